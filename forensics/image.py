@@ -1,0 +1,172 @@
+"""Opening an evidence source read-only: format, segments, media hashes.
+
+dfvfs identifies the storage-media layer (raw, split raw, EWF, QCOW, VHD/VHDX,
+VMDK); the bytes hashed are that layer's logical media, so an E01's hash can be
+compared with the MD5/SHA-1 that the acquisition tool stored inside it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+
+from dfvfs.helpers import source_scanner
+from dfvfs.lib import definitions, errors as dfvfs_errors
+from dfvfs.lib import ewf_helper, raw_helper
+from dfvfs.resolver import resolver
+
+from forensics.errors import ImageError
+from forensics.locator import os_path_spec, to_locator, from_locator
+from forensics.models import MediaDigest, SourceInfo
+
+CHUNK = 4 * 1024 * 1024
+STORAGE_MEDIA_TYPES = {
+    definitions.TYPE_INDICATOR_RAW: "raw",
+    definitions.TYPE_INDICATOR_EWF: "ewf",
+    definitions.TYPE_INDICATOR_QCOW: "qcow",
+    definitions.TYPE_INDICATOR_VHDI: "vhd",
+    definitions.TYPE_INDICATOR_VMDK: "vmdk",
+    definitions.TYPE_INDICATOR_MODI: "dmg",
+    definitions.TYPE_INDICATOR_PHDI: "phdi",
+}
+Credentials = Sequence[tuple[str, str]]
+
+
+def classify_backend_error(message: str) -> str:
+    """Maps a libyal/TSK error text to an ImageError kind."""
+    text = message.lower()
+    if "missing segment" in text:
+        return "missing-segment"
+    if any(k in text for k in ("pybde", "pyfvde", "pyluksde", "encrypt")):
+        return "encrypted"
+    if "unable to read" in text or "truncat" in text or "beyond" in text:
+        return "truncated"
+    return "unreadable"
+
+
+def scan_source(path: str, credentials: Credentials = ()) -> source_scanner.SourceScannerContext:
+    """Runs dfvfs's source scanner over the whole image, unlocking what it can."""
+    if not os.path.exists(path):
+        raise ImageError("not-found", f"no such file: {path}")
+    if not os.path.isfile(path):
+        raise ImageError("unknown-format", f"not a regular file: {path}")
+    scanner = source_scanner.SourceScanner()
+    context = source_scanner.SourceScannerContext()
+    context.AddScanNode(os_path_spec(os.path.abspath(path)), None)
+    try:
+        scanner.Scan(context)
+        _unlock_all(scanner, context, credentials)
+    except (dfvfs_errors.BackEndError, dfvfs_errors.ScannerError, RuntimeError, OSError,
+            IOError, ValueError) as exc:
+        kind = classify_backend_error(str(exc))
+        raise ImageError(kind, f"cannot scan {os.path.basename(path)}: {exc}") from exc
+    if context.source_type not in (
+        definitions.SOURCE_TYPE_STORAGE_MEDIA_IMAGE,
+        definitions.SOURCE_TYPE_STORAGE_MEDIA_DEVICE,
+    ):
+        raise ImageError(
+            "unknown-format",
+            f"{os.path.basename(path)} is not a disk image dfvfs recognizes "
+            "(no storage-media format, volume system or file system found)",
+        )
+    return context
+
+
+def _unlock_all(scanner: source_scanner.SourceScanner, context: source_scanner.SourceScannerContext,
+                credentials: Credentials) -> None:
+    for path_spec in list(context.locked_scan_nodes):
+        for kind, data in credentials:
+            try:
+                if scanner.Unlock(context, path_spec, kind, data):
+                    scanner.Scan(context, scan_path_spec=path_spec)
+                    break
+            except dfvfs_errors.BackEndError:
+                continue
+
+
+def media_node(context: source_scanner.SourceScannerContext) -> source_scanner.SourceScanNode:
+    node = context.GetRootScanNode()
+    if node.sub_nodes and node.sub_nodes[0].type_indicator in STORAGE_MEDIA_TYPES:
+        return node.sub_nodes[0]
+    raise ImageError("unknown-format", "no storage-media layer found")
+
+
+def list_segments(path: str, image_type: str) -> tuple[str, ...]:
+    """Every file that makes up the image (split raw and EWF segments)."""
+    spec = os_path_spec(os.path.abspath(path))
+    file_system = resolver.Resolver.OpenFileSystem(spec)
+    if image_type == definitions.TYPE_INDICATOR_EWF:
+        from dfvfs.path import factory
+        ewf = factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_EWF, parent=spec)
+        specs = ewf_helper.EWFGlobPathSpec(file_system, ewf)
+    elif image_type == definitions.TYPE_INDICATOR_RAW:
+        from dfvfs.path import factory
+        raw = factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_RAW, parent=spec)
+        specs = raw_helper.RawGlobPathSpec(file_system, raw) or [spec]
+    else:
+        specs = [spec]
+    return tuple(s.location for s in specs)
+
+
+def stored_hashes(segments: Sequence[str]) -> dict[str, str]:
+    """Hashes recorded inside an EWF image by the acquisition tool."""
+    import pyewf
+
+    handle = pyewf.handle()
+    try:
+        handle.open(list(segments))
+        values = handle.get_hash_values() or {}
+    finally:
+        handle.close()
+    return {k.lower().replace("-", ""): v.lower() for k, v in values.items() if v}
+
+
+def inspect_source(path: str, credentials: Credentials = ()) -> SourceInfo:
+    """Identifies format and segments and reads the media size; hashes nothing."""
+    context = scan_source(path, credentials)
+    node = media_node(context)
+    image_type = node.type_indicator
+    segments = list_segments(path, image_type)
+    try:
+        file_object = resolver.Resolver.OpenFileObject(node.path_spec)
+        size = file_object.get_size()
+    except (dfvfs_errors.BackEndError, OSError, RuntimeError) as exc:
+        raise ImageError(classify_backend_error(str(exc)), f"cannot open media of {path}: {exc}") from exc
+    stored = stored_hashes(segments) if image_type == definitions.TYPE_INDICATOR_EWF else {}
+    return SourceInfo(
+        path=os.path.abspath(path),
+        image_format=STORAGE_MEDIA_TYPES[image_type],
+        segments=segments,
+        media_size=size,
+        media_locator=to_locator(node.path_spec),
+        stored_hashes=stored,
+    )
+
+
+def hash_media(info: SourceInfo, progress: Callable[[int], None] | None = None) -> MediaDigest:
+    """MD5, SHA-1 and SHA-256 of the whole media in one sequential read."""
+    md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
+    total = 0
+    try:
+        file_object = resolver.Resolver.OpenFileObject(from_locator(info.media_locator))
+        file_object.seek(0, os.SEEK_SET)
+        while total < info.media_size:
+            data = file_object.read(min(CHUNK, info.media_size - total))
+            if not data:
+                break
+            md5.update(data)
+            sha1.update(data)
+            sha256.update(data)
+            total += len(data)
+            if progress:
+                progress(len(data))
+    except (dfvfs_errors.BackEndError, OSError, RuntimeError) as exc:
+        raise ImageError(
+            classify_backend_error(str(exc)),
+            f"read failed at media offset {total} of {info.path}: {exc}",
+        ) from exc
+    if total != info.media_size:
+        raise ImageError(
+            "truncated", f"{info.path}: media is {info.media_size} bytes but only {total} could be read"
+        )
+    return MediaDigest(size=total, md5=md5.hexdigest(), sha1=sha1.hexdigest(), sha256=sha256.hexdigest())

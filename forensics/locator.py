@@ -1,0 +1,70 @@
+"""Locators: serialized dfvfs path specs naming bytes inside an image.
+
+The JSON is the one dfvfs's ``JsonPathSpecSerializer`` reads, written with sorted
+keys and no spaces so the same bytes always give the same locator string.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from dfvfs.lib import definitions
+from dfvfs.path import factory
+from dfvfs.path.path_spec import PathSpec
+from dfvfs.serializer.json_serializer import JsonPathSpecSerializer
+
+
+def _canonical(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def to_locator(path_spec: PathSpec) -> str:
+    """Serializes a path spec canonically."""
+    return _canonical(json.loads(JsonPathSpecSerializer.WriteSerialized(path_spec)))
+
+
+def from_locator(locator: str) -> PathSpec:
+    return JsonPathSpecSerializer.ReadSerialized(locator)
+
+
+def locator_key(locator: str) -> str:
+    """Fixed-size key for unique indexes (locators can be long)."""
+    return hashlib.sha256(locator.encode("utf-8")).hexdigest()
+
+
+def child_locator(parent_locator: str, type_indicator: str, **attributes: Any) -> str:
+    """Builds a child locator without a dfvfs object round trip (fast in walks)."""
+    obj: dict[str, Any] = {"__type__": "PathSpec", "type_indicator": type_indicator}
+    obj.update({k: v for k, v in attributes.items() if v not in (None, "")})
+    obj["parent"] = json.loads(parent_locator)
+    return _canonical(obj)
+
+
+class ChildLocatorFactory:
+    """Builds many child locators under one parent; parses the parent once."""
+
+    def __init__(self, parent_locator: str, type_indicator: str) -> None:
+        self._parent = json.loads(parent_locator)
+        self._type = type_indicator
+
+    def __call__(self, **attributes: Any) -> str:
+        obj: dict[str, Any] = {"__type__": "PathSpec", "type_indicator": self._type}
+        obj.update({k: v for k, v in attributes.items() if v not in (None, "")})
+        obj["parent"] = self._parent
+        return _canonical(obj)
+
+
+def os_path_spec(path: str) -> PathSpec:
+    return factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_OS, location=path)
+
+
+def describe(locator: str) -> str:
+    """Human-readable chain, e.g. ``EWF > TSK_PARTITION /p1 > TSK /a/b``."""
+    parts = []
+    spec: PathSpec | None = from_locator(locator)
+    while spec is not None:
+        loc = getattr(spec, "location", None)
+        parts.append(f"{spec.type_indicator} {loc}" if loc else spec.type_indicator)
+        spec = spec.parent
+    return " > ".join(reversed(parts))

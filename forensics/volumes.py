@@ -1,0 +1,108 @@
+"""Volume and file-system discovery over dfvfs's scan tree.
+
+Every partition (MBR, GPT, APM via TSK), LVM logical volume and APFS container
+volume becomes a record; encrypted volumes that stay locked are reported as such
+rather than skipped, and VSS snapshots are listed (not walked).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dfvfs.helpers import source_scanner
+from dfvfs.lib import definitions, errors as dfvfs_errors
+from dfvfs.resolver import resolver
+from dfvfs.volume import factory as volume_system_factory
+
+from forensics.image import Credentials, scan_source
+from forensics.locator import to_locator
+from forensics.models import VolumeRecord
+
+VOLUME_SYSTEMS = (
+    definitions.TYPE_INDICATOR_TSK_PARTITION,
+    definitions.TYPE_INDICATOR_GPT,
+    definitions.TYPE_INDICATOR_APM,
+    definitions.TYPE_INDICATOR_LVM,
+    definitions.TYPE_INDICATOR_APFS_CONTAINER,
+    definitions.TYPE_INDICATOR_CS,
+)
+
+
+def scan_volumes(path: str, credentials: Credentials = ()) -> Iterator[VolumeRecord]:
+    """Yields every volume/file system in the image at ``path``."""
+    context = scan_source(path, credentials)
+    media_size = _media_size(context)
+    yield from _visit(context, context.GetRootScanNode(), "/", None, {}, media_size)
+
+
+def _media_size(context: source_scanner.SourceScannerContext) -> int | None:
+    root = context.GetRootScanNode()
+    if not root.sub_nodes:
+        return None
+    try:
+        return resolver.Resolver.OpenFileObject(root.sub_nodes[0].path_spec).get_size()
+    except (dfvfs_errors.BackEndError, OSError):
+        return None
+
+
+def _extents(node: source_scanner.SourceScanNode) -> dict[str, tuple[int, int]]:
+    """Volume identifier -> (offset, size), from the volume system itself."""
+    try:
+        volume_system = volume_system_factory.Factory.NewVolumeSystem(node.type_indicator)
+        volume_system.Open(node.path_spec)
+    except (dfvfs_errors.BackEndError, ValueError, KeyError):
+        return {}
+    result = {}
+    for volume in volume_system.volumes:
+        if volume.extents:
+            result[volume.identifier] = (volume.extents[0].offset, volume.extents[0].size)
+    return result
+
+
+def _visit(context, node, volume_path, volume_system, extents, media_size) -> Iterator[VolumeRecord]:
+    type_indicator = node.type_indicator
+    location = getattr(node.path_spec, "location", None)
+    if type_indicator in VOLUME_SYSTEMS and location not in (None, "/"):
+        volume_path = location
+        volume_system = type_indicator
+    offset, size = extents.get(volume_path.lstrip("/"), (None, None))
+
+    if context.IsLockedScanNode(node.path_spec):
+        yield VolumeRecord(
+            locator=to_locator(node.path_spec), volume_path=volume_path, kind="encrypted",
+            volume_system=volume_system, offset=offset, size=size, fs_type=None,
+            note=f"{type_indicator} volume is locked: supply its key or password",
+        )
+        return
+    if node.IsFileSystem():
+        yield VolumeRecord(
+            locator=to_locator(node.path_spec), volume_path=volume_path, kind="filesystem",
+            volume_system=volume_system, offset=offset, size=size, fs_type=type_indicator,
+            note=_bounds_note(offset, size, media_size),
+        )
+        return
+    if type_indicator == definitions.TYPE_INDICATOR_VSHADOW and location not in (None, "/"):
+        yield VolumeRecord(
+            locator=to_locator(node.path_spec), volume_path=location, kind="snapshot",
+            volume_system=type_indicator, offset=None, size=None, fs_type=None,
+            note="volume shadow copy store (listed, not walked)",
+        )
+        return
+    if node.IsVolumeSystemRoot() and type_indicator in VOLUME_SYSTEMS:
+        extents = _extents(node)
+    if not node.sub_nodes:
+        if type_indicator in VOLUME_SYSTEMS and location not in (None, "/"):
+            yield VolumeRecord(
+                locator=to_locator(node.path_spec), volume_path=volume_path, kind="unrecognized",
+                volume_system=volume_system, offset=offset, size=size, fs_type=None,
+                note=_bounds_note(offset, size, media_size) or "no file system recognized",
+            )
+        return
+    for sub_node in node.sub_nodes:
+        yield from _visit(context, sub_node, volume_path, volume_system, extents, media_size)
+
+
+def _bounds_note(offset: int | None, size: int | None, media_size: int | None) -> str:
+    if offset is not None and size is not None and media_size is not None and offset + size > media_size:
+        return (f"volume ends at byte {offset + size} but the media has only {media_size} bytes "
+                "(truncated image?)")
+    return ""
