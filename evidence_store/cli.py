@@ -1,0 +1,298 @@
+"""The ``forensics`` command: the lab's verbs over the case database.
+
+Errors are one line naming the exhibit (details go to the processing-warnings
+table), never a traceback; exit status 3 means an exhibit could not be processed.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evidence_store.db import Database, default_url
+from evidence_store.intake import add_exhibit, create_case, lookup_exhibit
+from evidence_store.runs import StageFailed
+from evidence_store.store import StoreError
+
+console = Console(stderr=True)
+out = Console()
+EXHIBIT_ERROR = 3
+
+
+class RichProgress:
+    """rich progress bars for the pipeline's phases."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def phase(self, label: str, total: int | None) -> Callable[[int], None]:
+        task = self._progress.add_task(label, total=total)
+        return lambda n: self._progress.advance(task, n)
+
+
+@contextmanager
+def progress_bars(bytes_mode: bool = False) -> Iterator[Progress]:
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(),
+               DownloadColumn() if bytes_mode else MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as bars:
+        yield bars
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    sys.exit(EXHIBIT_ERROR)
+
+
+def parse_credentials(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    result = []
+    for value in values:
+        kind, sep, secret = value.partition(":")
+        if not sep or kind not in ("password", "recovery_password", "startup_key", "key_data"):
+            raise click.BadParameter(f"expected TYPE:VALUE with TYPE one of password, recovery_password, "
+                                     f"startup_key, key_data; got {value.split(':')[0]!r}")
+        result.append((kind, secret))
+    return result
+
+
+def _json_default(value):
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_url", default=None, metavar="URL",
+              help="Case database URL (default: $FORENSICS_DATABASE_URL or sqlite:///cases/forensics.db).")
+@click.pass_context
+def main(ctx: click.Context, db_url: str | None) -> None:
+    """Evidence-processing pipeline: disk images in, a verifiable case database out."""
+    ctx.obj = db_url
+
+
+def database() -> Database:
+    db = Database(click.get_current_context().find_root().obj)
+    db.migrate()
+    return db
+
+
+@main.group()
+def case() -> None:
+    """Open and list cases."""
+
+
+@case.command("create")
+@click.argument("name")
+@click.option("--title", default="", help="Free-text title of the case.")
+@click.option("--examiner", default="", help="Examiner responsible for the case.")
+def case_create(name: str, title: str, examiner: str) -> None:
+    """Create case NAME (doing it again changes nothing)."""
+    db = database()
+    created = create_case(db, name, title, examiner)
+    out.print(f"case {created.name} (id {created.id}) in {db.url}")
+
+
+@case.command("list")
+def case_list() -> None:
+    """List the cases in the database."""
+    from sqlalchemy import select
+
+    from evidence_store.models import Case
+
+    db = database()
+    with db.session() as session:
+        for row in session.scalars(select(Case).order_by(Case.id)):
+            out.print(f"{row.name}\t{row.title}\t{row.examiner}\t{row.created_at:%Y-%m-%d %H:%M}Z")
+
+
+@main.group()
+def evidence() -> None:
+    """Register and list exhibits (seized disk images)."""
+
+
+@evidence.command("add")
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.option("--case", "case_name", required=True, help="Case the exhibit belongs to.")
+@click.option("--exhibit", required=True, help="Exhibit number, e.g. the seal or item number.")
+@click.option("--examiner", required=True, help="Who is submitting it.")
+@click.option("--expected-sha256", default=None, help="SHA-256 of the media as acquired, to verify.")
+@click.option("--override-mismatch", "override_reason", default=None, metavar="REASON",
+              help="Process even if a hash does not match; REASON is recorded.")
+def evidence_add(image: str, case_name: str, exhibit: str, examiner: str, expected_sha256: str | None,
+                 override_reason: str | None) -> None:
+    """Register IMAGE (raw, split raw, E01, QCOW2, VHD/VHDX, VMDK) and hash its media."""
+    db = database()
+    with progress_bars(bytes_mode=True) as bars:
+        task = bars.add_task(f"hashing {Path(image).name}", total=None)
+        try:
+            row = add_exhibit(db, case_name, exhibit, image, examiner, expected_sha256=expected_sha256,
+                              override_reason=override_reason,
+                              on_size=lambda size: bars.update(task, total=size),
+                              progress=lambda n: bars.advance(task, n))
+        except (StageFailed, StoreError) as exc:
+            fail(f"case {case_name}: {exc}")
+    out.print(f"exhibit {row.number}: {row.image_format} image, {row.media_size} bytes, "
+              f"{len(row.segments or [])} segment(s)")
+    out.print(f"  MD5     {row.md5}\n  SHA-1   {row.sha1}\n  SHA-256 {row.sha256}")
+    out.print(f"  verification: {row.verification}"
+              + (f" (stored in image: {', '.join(sorted(row.stored_hashes))})" if row.stored_hashes else ""))
+
+
+@evidence.command("list")
+@click.option("--case", "case_name", required=True)
+def evidence_list(case_name: str) -> None:
+    """List the exhibits of a case with their status."""
+    from evidence_store.queries import list_exhibits
+    from evidence_store.store import get_case
+
+    db = database()
+    try:
+        with db.session() as session:
+            case_id = get_case(session, case_name).id
+    except StoreError as exc:
+        fail(str(exc))
+    table = Table("exhibit", "status", "verification", "format", "size", "sha256", "image")
+    for row in list_exhibits(db, case_id):
+        table.add_row(row.number, row.status, row.verification, row.image_format or "",
+                      str(row.media_size or ""), (row.sha256 or "")[:16], row.image_path)
+    out.print(table)
+
+
+@main.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", required=True)
+@click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE",
+              help="Key for an encrypted volume (password, recovery_password, startup_key, key_data). Repeatable.")
+def process(case_name: str, exhibit: str, credentials: tuple[str, ...]) -> None:
+    """Run every stage on an exhibit: scan volumes, walk, hash and type."""
+    from evidence_store.pipeline import process_exhibit
+
+    db = database()
+    creds = parse_credentials(credentials)
+    try:
+        _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
+        with progress_bars() as bars:
+            summary = process_exhibit(db, exhibit_id, credentials=creds, progress=RichProgress(bars))
+    except (StageFailed, StoreError) as exc:
+        fail(f"case {case_name}: {exc}")
+    print_summary(db, case_name, summary)
+
+
+def print_summary(db: Database, case_name: str, summary: dict) -> None:
+    out.print(f"case {case_name}, exhibit {summary['exhibit']}: {summary['status']} "
+              f"(media hash {summary['verification']})")
+    out.print(f"  {summary['volumes']} volume(s), {summary['entries']} entries "
+              f"({summary['deleted']} deleted), {summary['hashed']} hashed, "
+              f"{summary['unreadable']} unreadable, {summary['extension_mismatches']} extension mismatch(es), "
+              f"{summary['warnings']} warning(s)")
+    out.print(f"  database: {db.url}")
+
+
+def _exhibit_id(db: Database, case_name: str, exhibit: str) -> int:
+    try:
+        return lookup_exhibit(db, case_name, exhibit)[1]
+    except StoreError as exc:
+        fail(str(exc))
+        raise
+
+
+@main.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", required=True)
+@click.option("--deleted", is_flag=True, help="Only deleted entries.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--limit", type=int, default=None)
+def files(case_name: str, exhibit: str, deleted: bool, as_json: bool, limit: int | None) -> None:
+    """List the entries found in an exhibit."""
+    from evidence_store.queries import iter_files
+
+    db = database()
+    exhibit_id = _exhibit_id(db, case_name, exhibit)
+    for row in iter_files(db, exhibit_id, deleted_only=deleted, limit=limit):
+        if as_json:
+            out.print_json(json.dumps(row, default=_json_default)) if False else \
+                click.echo(json.dumps(row, default=_json_default, ensure_ascii=False))
+        else:
+            flag = " " if row["allocated"] else "*"
+            click.echo(f"{flag} {row['volume']}{row['path']}\t{row['inode'] if row['inode'] is not None else '-'}"
+                       f"\t{row['size'] if row['size'] is not None else '-'}\t{row['sha256'] or row['hash_status']}"
+                       f"\t{row['mime_type'] or ''}")
+
+
+@main.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def warnings(case_name: str, exhibit: str, as_json: bool) -> None:
+    """List processing warnings recorded for an exhibit."""
+    from evidence_store.queries import list_warnings
+
+    db = database()
+    for row in list_warnings(db, _exhibit_id(db, case_name, exhibit)):
+        click.echo(json.dumps(row, default=_json_default) if as_json else
+                   f"{row['severity']}\t{row['stage']}\t{row['path'] or ''}\t{row['message']}")
+
+
+@main.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", required=True)
+@click.option("--json", "as_json", is_flag=True)
+def runs(case_name: str, exhibit: str, as_json: bool) -> None:
+    """List processing runs (stage, tool and library versions, outcome)."""
+    from evidence_store.queries import list_runs
+
+    db = database()
+    for row in list_runs(db, _exhibit_id(db, case_name, exhibit)):
+        click.echo(json.dumps(row, default=_json_default) if as_json else
+                   f"{row['id']}\t{row['stage']}\t{row['orchestrator']}\t{row['outcome']}\t"
+                   f"{row['started_at']:%Y-%m-%d %H:%M:%S}\t{row['message'] or ''}")
+
+
+@main.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", required=True)
+def volumes(case_name: str, exhibit: str) -> None:
+    """List the volumes and file systems found in an exhibit."""
+    from evidence_store.queries import list_volumes
+
+    db = database()
+    table = Table("volume", "kind", "system", "offset", "size", "fs", "walk", "entries", "note")
+    for v in list_volumes(db, _exhibit_id(db, case_name, exhibit)):
+        table.add_row(v.volume_path, v.kind, v.volume_system or "", str(v.offset or ""), str(v.size or ""),
+                      v.fs_type or "", v.walk_status, str(v.entry_count or ""), v.note)
+    out.print(table)
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(file_okay=False), default="cases/demo", show_default=True,
+              help="Where the sample image is built.")
+def demo(workdir: str) -> None:
+    """Build a sample seized disk (FAT + ext4, deleted files) and process it end to end."""
+    from evidence_store.pipeline import process_exhibit
+    from forensics.sample import build_sample_image
+
+    root = click.get_current_context().find_root()
+    db = database()
+    image = build_sample_image(Path(workdir) / "sample-disk.raw")
+    console.print(f"built sample image {image.path} ({image.size} bytes, {len(image.partitions)} partitions, "
+                  f"{len(image.files)} planted files)")
+    create_case(db, "DEMO-001", "Sample case built by forensics demo", "demo")
+    try:
+        add_exhibit(db, "DEMO-001", "EX-1", str(image.path), "demo")
+        _, exhibit_id = lookup_exhibit(db, "DEMO-001", "EX-1")
+        with progress_bars() as bars:
+            summary = process_exhibit(db, exhibit_id, progress=RichProgress(bars))
+    except (StageFailed, StoreError) as exc:
+        fail(f"case DEMO-001: {exc}")
+    print_summary(db, "DEMO-001", summary)
+    db_flag = f"--db {root.obj} " if root.obj else ""
+    out.print(f"  list them: forensics {db_flag}files --case DEMO-001 --exhibit EX-1 [--deleted] [--json]")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Intake: registering an exhibit and verifying the media hash before anything else."""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from evidence_store.db import Database
+from evidence_store.models import Case, Exhibit
+from evidence_store.runs import RunContext, StageFailed, stage_run
+from evidence_store.store import StoreError, get_case, get_exhibit, record_warning
+from forensics.errors import ImageError
+from forensics.image import hash_media, inspect_source
+
+Progress = Callable[[int], None]
+
+
+def create_case(db: Database, name: str, title: str = "", examiner: str = "") -> Case:
+    with db.session() as session:
+        case = session.scalar(select(Case).where(Case.name == name))
+        if case is None:
+            case = Case(name=name, title=title, examiner=examiner)
+            session.add(case)
+        return case
+
+
+def add_exhibit(db: Database, case_name: str, number: str, image_path: str, examiner: str, *,
+                expected_sha256: str | None = None, override_reason: str | None = None,
+                ctx: RunContext | None = None, on_size: Callable[[int], None] | None = None,
+                progress: Progress | None = None) -> Exhibit:
+    """Registers the image and hashes its media once; a mismatch halts the exhibit.
+
+    Re-adding the same image under the same number is a no-op re-verification;
+    a different image under an existing number is refused.
+    """
+    ctx = ctx or RunContext()
+    image_path = os.path.abspath(image_path)
+    with db.session() as session:
+        case = get_case(session, case_name)
+        exhibit = session.scalar(select(Exhibit).where(Exhibit.case_id == case.id, Exhibit.number == number))
+        if exhibit is not None and exhibit.image_path != image_path:
+            raise StoreError(f"exhibit {number} of case {case_name} is already registered for "
+                             f"{exhibit.image_path}, not {image_path}")
+        if exhibit is None:
+            exhibit = Exhibit(case_id=case.id, number=number, examiner=examiner, image_path=image_path)
+            session.add(exhibit)
+        exhibit.expected_sha256 = expected_sha256.lower() if expected_sha256 else exhibit.expected_sha256
+        exhibit.override_reason = override_reason or exhibit.override_reason
+        session.flush()
+        ids = (case.id, exhibit.id)
+        force = exhibit.sha256 is None or exhibit.status in ("halted", "failed") or bool(override_reason)
+    verify_exhibit(db, ids[1], ctx=ctx, force=force, on_size=on_size, progress=progress)
+    with db.session() as session:
+        return session.get(Exhibit, ids[1])
+
+
+def verify_exhibit(db: Database, exhibit_id: int, *, ctx: RunContext, force: bool = False,
+                   on_size: Callable[[int], None] | None = None, progress: Progress | None = None) -> None:
+    """Hashes the media (unless already hashed) and compares with every known hash."""
+    with db.session() as session:
+        exhibit = session.get(Exhibit, exhibit_id)
+        label, case_id = exhibit.number, exhibit.case_id
+        if exhibit.sha256 and not force:
+            _check_verdict(exhibit)
+            return
+        path = exhibit.image_path
+    params = {"image": path}
+    with stage_run(db, ctx, "intake", case_id=case_id, exhibit_id=exhibit_id, parameters=params) as run:
+        try:
+            info = inspect_source(path)
+            if on_size:
+                on_size(info.media_size)
+            digest = hash_media(info, progress)
+        except ImageError as exc:
+            _fail(db, exhibit_id, run.id, "intake", str(exc))
+            raise StageFailed(label, str(exc)) from exc
+        with db.session() as session:
+            exhibit = session.get(Exhibit, exhibit_id)
+            exhibit.image_format, exhibit.segments = info.image_format, list(info.segments)
+            exhibit.media_locator, exhibit.media_size = info.media_locator, info.media_size
+            exhibit.md5, exhibit.sha1, exhibit.sha256 = digest.md5, digest.sha1, digest.sha256
+            exhibit.stored_hashes = info.stored_hashes
+            mismatches = _mismatches(exhibit)
+            compared = bool(exhibit.expected_sha256) or bool(info.stored_hashes)
+            if mismatches and exhibit.override_reason:
+                exhibit.verification = "override"
+                exhibit.status, exhibit.error = "registered", None
+                record_warning(session, exhibit_id, "intake", "hash mismatch overridden: "
+                               + "; ".join(mismatches) + f" (reason: {exhibit.override_reason})",
+                               severity="error", run_id=run.id)
+            elif mismatches:
+                exhibit.verification, exhibit.status = "mismatch", "halted"
+                exhibit.error = "hash mismatch: " + "; ".join(mismatches)
+                record_warning(session, exhibit_id, "intake", exhibit.error, severity="error", run_id=run.id)
+            else:
+                exhibit.verification = "verified" if compared else "unverified"
+                exhibit.status, exhibit.error = "registered", None
+        with db.session() as session:
+            _check_verdict(session.get(Exhibit, exhibit_id))
+
+
+def _mismatches(exhibit: Exhibit) -> list[str]:
+    found = []
+    if exhibit.expected_sha256 and exhibit.expected_sha256 != exhibit.sha256:
+        found.append(f"SHA-256 is {exhibit.sha256}, technician expected {exhibit.expected_sha256}")
+    computed = {"md5": exhibit.md5, "sha1": exhibit.sha1, "sha256": exhibit.sha256}
+    for algorithm, stored in (exhibit.stored_hashes or {}).items():
+        if algorithm in computed and stored != computed[algorithm]:
+            found.append(f"{algorithm.upper()} is {computed[algorithm]}, image records {stored}")
+    return found
+
+
+def _check_verdict(exhibit: Exhibit) -> None:
+    if exhibit.verification == "mismatch":
+        raise StageFailed(exhibit.number, f"{exhibit.error}; processing halted "
+                          "(re-add with --override-mismatch REASON to proceed, the override is recorded)")
+    if exhibit.status == "failed":
+        raise StageFailed(exhibit.number, exhibit.error or "intake failed")
+
+
+def _fail(db: Database, exhibit_id: int, run_id: int, stage: str, message: str) -> None:
+    with db.session() as session:
+        exhibit = session.get(Exhibit, exhibit_id)
+        exhibit.status, exhibit.error = "failed", message
+        record_warning(session, exhibit_id, stage, message, severity="error", run_id=run_id)
+
+
+def lookup_exhibit(db: Database, case_name: str, number: str) -> tuple[int, int]:
+    with db.session() as session:
+        exhibit = get_exhibit(session, case_name, number)
+        return exhibit.case_id, exhibit.id
+

@@ -1,0 +1,165 @@
+"""SQLAlchemy 2 typed models of the case database."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any, Optional
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, MetaData,
+                        String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
+bigint = Annotated[int, mapped_column(BigInteger)]
+md5hex = Annotated[Optional[str], mapped_column(String(32))]
+sha1hex = Annotated[Optional[str], mapped_column(String(40))]
+sha256hex = Annotated[Optional[str], mapped_column(String(64))]
+utc = Annotated[Optional[datetime], mapped_column(DateTime(timezone=True))]
+created = Annotated[datetime, mapped_column(DateTime(timezone=True), default=utcnow)]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    examiner: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[created]
+    exhibits: Mapped[list[Exhibit]] = relationship(back_populates="case")
+
+
+class Exhibit(Base):
+    __tablename__ = "exhibits"
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+    id: Mapped[intpk]
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    number: Mapped[str] = mapped_column(String(200))
+    examiner: Mapped[str] = mapped_column(String(200))
+    image_path: Mapped[str] = mapped_column(Text)
+    image_format: Mapped[Optional[str]] = mapped_column(String(20))
+    segments: Mapped[Optional[list[str]]] = mapped_column(JSON)
+    media_locator: Mapped[Optional[str]] = mapped_column(Text)
+    media_size: Mapped[Optional[bigint]]
+    md5: Mapped[md5hex]
+    sha1: Mapped[sha1hex]
+    sha256: Mapped[sha256hex]
+    expected_sha256: Mapped[sha256hex]
+    stored_hashes: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # verified | mismatch | unverified (nothing to compare with) | override | pending
+    verification: Mapped[str] = mapped_column(String(20), default="pending")
+    override_reason: Mapped[Optional[str]] = mapped_column(Text)
+    # registered | halted | failed | processing | complete
+    status: Mapped[str] = mapped_column(String(20), default="registered")
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[created]
+    case: Mapped[Case] = relationship(back_populates="exhibits")
+
+
+class Volume(Base):
+    __tablename__ = "volumes"
+    __table_args__ = (UniqueConstraint("exhibit_id", "locator_key"),)
+    id: Mapped[intpk]
+    exhibit_id: Mapped[int] = mapped_column(ForeignKey("exhibits.id"), index=True)
+    locator: Mapped[str] = mapped_column(Text)
+    locator_key: Mapped[str] = mapped_column(String(64))
+    volume_path: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    volume_system: Mapped[Optional[str]] = mapped_column(String(40))
+    offset: Mapped[Optional[bigint]]
+    size: Mapped[Optional[bigint]]
+    fs_type: Mapped[Optional[str]] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # pending | walked | partial | failed | skipped
+    walk_status: Mapped[str] = mapped_column(String(20), default="pending")
+    entry_count: Mapped[Optional[int]]
+
+
+class FileEntry(Base):
+    __tablename__ = "file_entries"
+    __table_args__ = (
+        UniqueConstraint("volume_id", "locator_key"),
+        Index("ix_file_entries_exhibit_id_id", "exhibit_id", "id"),
+    )
+    id: Mapped[intpk]
+    exhibit_id: Mapped[int] = mapped_column(ForeignKey("exhibits.id"))
+    volume_id: Mapped[int] = mapped_column(ForeignKey("volumes.id"))
+    locator: Mapped[str] = mapped_column(Text)
+    locator_key: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    inode: Mapped[Optional[bigint]]
+    allocated: Mapped[bool] = mapped_column(Boolean)
+    name_type: Mapped[str] = mapped_column(String(2))
+    meta_type: Mapped[str] = mapped_column(String(2))
+    size: Mapped[Optional[bigint]]
+    mtime: Mapped[utc]
+    atime: Mapped[utc]
+    ctime: Mapped[utc]
+    crtime: Mapped[utc]
+    data_stream: Mapped[str] = mapped_column(Text, default="")
+    has_content: Mapped[bool] = mapped_column(Boolean, default=False)
+    md5: Mapped[md5hex] = mapped_column(index=True)
+    sha1: Mapped[sha1hex] = mapped_column(index=True)
+    sha256: Mapped[sha256hex] = mapped_column(index=True)
+    bytes_hashed: Mapped[Optional[bigint]]
+    mime_type: Mapped[Optional[str]] = mapped_column(String(200))
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    extension_mismatch: Mapped[Optional[bool]] = mapped_column(Boolean)
+    # pending | hashed | unreadable | none (no content)
+    hash_status: Mapped[str] = mapped_column(String(20), default="pending")
+
+
+class ProcessingRun(Base):
+    """One execution of one stage: what ran, with which versions and parameters, and how it ended."""
+
+    __tablename__ = "processing_runs"
+    __table_args__ = (UniqueConstraint("run_key"),)
+    id: Mapped[intpk]
+    run_key: Mapped[str] = mapped_column(String(300))
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
+    exhibit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("exhibits.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    tool: Mapped[str] = mapped_column(String(100))
+    tool_version: Mapped[str] = mapped_column(String(40))
+    library_versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    orchestrator: Mapped[str] = mapped_column(String(40))  # cli | airflow
+    started_at: Mapped[created]
+    ended_at: Mapped[utc]
+    outcome: Mapped[str] = mapped_column(String(20), default="running")  # running|success|failed|halted
+    message: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class ProcessingWarning(Base):
+    """A damaged item or a stopped stage, recorded instead of crashing the run."""
+
+    __tablename__ = "processing_warnings"
+    __table_args__ = (UniqueConstraint("exhibit_id", "warning_key"),)
+    id: Mapped[intpk]
+    exhibit_id: Mapped[int] = mapped_column(ForeignKey("exhibits.id"), index=True)
+    run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("processing_runs.id"))
+    volume_id: Mapped[Optional[int]] = mapped_column(ForeignKey("volumes.id"))
+    file_entry_id: Mapped[Optional[int]] = mapped_column(ForeignKey("file_entries.id"))
+    stage: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))  # warning | error
+    path: Mapped[Optional[str]] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    warning_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[created]

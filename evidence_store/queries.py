@@ -1,0 +1,56 @@
+"""Read-only queries for listings and summaries."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+
+from evidence_store.db import Database
+from evidence_store.models import Exhibit, FileEntry, ProcessingRun, ProcessingWarning, Volume
+
+FILE_COLUMNS = ("id", "path", "inode", "allocated", "size", "mtime", "atime", "ctime", "crtime",
+                "md5", "sha1", "sha256", "mime_type", "description", "extension_mismatch",
+                "hash_status", "data_stream", "locator")
+
+
+def iter_files(db: Database, exhibit_id: int, *, deleted_only: bool = False,
+               limit: int | None = None) -> Iterator[dict]:
+    with db.session() as session:
+        query = (select(FileEntry, Volume.volume_path).join(Volume, Volume.id == FileEntry.volume_id)
+                 .where(FileEntry.exhibit_id == exhibit_id).order_by(FileEntry.id))
+        if deleted_only:
+            query = query.where(FileEntry.allocated.is_(False))
+        if limit:
+            query = query.limit(limit)
+        for entry, volume_path in session.execute(query).yield_per(1000):
+            row = {name: getattr(entry, name) for name in FILE_COLUMNS}
+            row["volume"] = volume_path
+            yield row
+
+
+def list_warnings(db: Database, exhibit_id: int) -> list[dict]:
+    with db.session() as session:
+        rows = session.scalars(select(ProcessingWarning).where(
+            ProcessingWarning.exhibit_id == exhibit_id).order_by(ProcessingWarning.id))
+        return [{"id": w.id, "stage": w.stage, "severity": w.severity, "path": w.path,
+                 "message": w.message, "created_at": w.created_at} for w in rows]
+
+
+def list_runs(db: Database, exhibit_id: int) -> list[dict]:
+    with db.session() as session:
+        rows = session.scalars(select(ProcessingRun).where(
+            ProcessingRun.exhibit_id == exhibit_id).order_by(ProcessingRun.id))
+        return [{"id": r.id, "stage": r.stage, "orchestrator": r.orchestrator, "outcome": r.outcome,
+                 "started_at": r.started_at, "ended_at": r.ended_at, "tool_version": r.tool_version,
+                 "parameters": r.parameters, "libraries": r.library_versions, "message": r.message}
+                for r in rows]
+
+
+def list_exhibits(db: Database, case_id: int) -> list[Exhibit]:
+    with db.session() as session:
+        return list(session.scalars(select(Exhibit).where(Exhibit.case_id == case_id).order_by(Exhibit.id)))
+
+
+def list_volumes(db: Database, exhibit_id: int) -> list[Volume]:
+    with db.session() as session:
+        return list(session.scalars(select(Volume).where(Volume.exhibit_id == exhibit_id).order_by(Volume.id)))

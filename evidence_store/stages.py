@@ -1,0 +1,222 @@
+"""Pipeline stages shared by ``forensics process`` and the Airflow DAG.
+
+Each stage is a transaction-shaped function: it reads ids, calls one
+:mod:`forensics` function, writes its records, and returns ids. Re-running a
+stage upserts the same rows (unique keys on locators and warnings).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import islice
+
+from sqlalchemy import func, select, text, update
+
+from evidence_store.db import Database
+from evidence_store.intake import verify_exhibit
+from evidence_store.models import Exhibit, FileEntry, ProcessingWarning, Volume
+from evidence_store.runs import RunContext, StageFailed, stage_run
+from evidence_store.store import record_warning, upsert
+from forensics.errors import ImageError, ItemError
+from forensics.locator import locator_key
+from forensics.models import FileRecord, WalkWarning
+
+WRITE_BATCH = 2000
+HASH_COMMIT = 200
+MAX_BATCHES = 256          # far below Airflow's max_map_length (1024 by default)
+MIN_BATCH = 500
+Credentials = Sequence[tuple[str, str]]
+Tick = Callable[[int], None]
+
+ENTRY_FIELDS = ("locator", "path", "name", "inode", "allocated", "name_type", "meta_type", "size",
+                "mtime", "atime", "ctime", "crtime", "data_stream", "has_content")
+
+
+def register(db: Database, exhibit_id: int, ctx: RunContext) -> int:
+    """Checks the exhibit was verified at intake (hashing it now if it never was)."""
+    verify_exhibit(db, exhibit_id, ctx=ctx)
+    with db.session() as session:
+        exhibit = session.get(Exhibit, exhibit_id)
+        exhibit.status, exhibit.error = "processing", None
+    return exhibit_id
+
+
+def scan(db: Database, exhibit_id: int, ctx: RunContext, credentials: Credentials = ()) -> list[int]:
+    """Records every volume; returns the ids of file systems to walk."""
+    from forensics.volumes import scan_volumes
+
+    exhibit = _exhibit(db, exhibit_id)
+    params = {"credentials": [kind for kind, _ in credentials]}  # never the secrets themselves
+    with stage_run(db, ctx, "scan", case_id=exhibit.case_id, exhibit_id=exhibit_id, parameters=params) as run:
+        try:
+            volumes = list(scan_volumes(exhibit.image_path, credentials))
+        except ImageError as exc:
+            _stop_exhibit(db, exhibit_id, run.id, "scan", str(exc))
+            raise StageFailed(exhibit.number, str(exc)) from exc
+        with db.session() as session:
+            upsert(session, Volume, [dict(
+                exhibit_id=exhibit_id, locator=v.locator, locator_key=locator_key(v.locator),
+                volume_path=v.volume_path, kind=v.kind, volume_system=v.volume_system, offset=v.offset,
+                size=v.size, fs_type=v.fs_type, note=v.note,
+                walk_status="pending" if v.kind == "filesystem" else "skipped") for v in volumes],
+                keys=["exhibit_id", "locator_key"],
+                update=["volume_path", "kind", "volume_system", "offset", "size", "fs_type", "note"])
+            for v in volumes:
+                if v.kind == "encrypted" or v.note:
+                    record_warning(session, exhibit_id, "scan", f"{v.volume_path}: {v.note}",
+                                   path=v.volume_path, run_id=run.id,
+                                   severity="error" if v.kind == "encrypted" else "warning")
+            return list(session.scalars(select(Volume.id).where(
+                Volume.exhibit_id == exhibit_id, Volume.kind == "filesystem").order_by(Volume.id)))
+
+
+def walk(db: Database, volume_id: int, ctx: RunContext, tick: Tick | None = None) -> int:
+    """Walks one file system; writes entries in batches so a failure keeps what was walked."""
+    from forensics.walk import walk_file_system
+
+    with db.session() as session:
+        volume = session.get(Volume, volume_id)
+        exhibit = session.get(Exhibit, volume.exhibit_id)
+        fs_locator, exhibit_id, case_id, label = volume.locator, exhibit.id, exhibit.case_id, exhibit.number
+        volume_path = volume.volume_path
+    params = {"volume": volume_path}
+    with stage_run(db, ctx, "walk", case_id=case_id, exhibit_id=exhibit_id, parameters=params,
+                   key_parts=(volume_id,)) as run:
+        count, status, last_path = 0, "walked", "/"
+        records = walk_file_system(fs_locator)
+        try:
+            while batch := list(islice(records, WRITE_BATCH)):
+                entries = [r for r in batch if isinstance(r, FileRecord)]
+                with db.session() as session:
+                    _write_entries(session, exhibit_id, volume_id, entries)
+                    for warning in (r for r in batch if isinstance(r, WalkWarning)):
+                        status = "partial" if warning.fatal else status
+                        record_warning(session, exhibit_id, "walk", f"{volume_path}: {warning.message}",
+                                       path=warning.path, run_id=run.id, volume_id=volume_id)
+                count += len(entries)
+                last_path = entries[-1].path if entries else last_path
+                if tick:
+                    tick(len(entries))
+        except (OSError, IOError, RuntimeError, ImageError) as exc:
+            status = "partial"
+            with db.session() as session:
+                record_warning(session, exhibit_id, "walk", f"{volume_path}: walk stopped after {count} "
+                               f"entries, last at {last_path}: {exc}", path=last_path, severity="error",
+                               run_id=run.id, volume_id=volume_id)
+        with db.session() as session:
+            volume = session.get(Volume, volume_id)
+            volume.walk_status = "failed" if status == "partial" and count == 0 else status
+            volume.entry_count = count
+        return count
+
+
+def _write_entries(session, exhibit_id: int, volume_id: int, entries: list[FileRecord]) -> None:
+    rows, seen = [], set()
+    for entry in entries:
+        key = locator_key(entry.locator)
+        if key in seen:
+            continue
+        seen.add(key)
+        row = {name: getattr(entry, name) for name in ENTRY_FIELDS}
+        row.update(exhibit_id=exhibit_id, volume_id=volume_id, locator_key=key,
+                   hash_status="pending" if entry.has_content else "none")
+        rows.append(row)
+    upsert(session, FileEntry, rows, keys=["volume_id", "locator_key"],
+           update=[f for f in ENTRY_FIELDS if f != "locator"])
+
+
+def plan_batches(db: Database, exhibit_id: int, max_batches: int = MAX_BATCHES,
+                 min_batch: int = MIN_BATCH) -> list[list[int]]:
+    """Splits the exhibit's readable entries into at most ``max_batches`` id ranges."""
+    with db.session() as session:
+        total = session.scalar(select(func.count()).select_from(FileEntry).where(
+            FileEntry.exhibit_id == exhibit_id, FileEntry.has_content.is_(True))) or 0
+        if total == 0:
+            return []
+        buckets = max(1, min(max_batches, -(-total // min_batch)))
+        rows = session.execute(text(
+            "SELECT min(id), max(id) FROM (SELECT id, ntile(:n) OVER (ORDER BY id) AS bucket "
+            "FROM file_entries WHERE exhibit_id = :e AND has_content) AS t GROUP BY bucket ORDER BY 1"),
+            {"n": buckets, "e": exhibit_id}).all()
+        return [[int(lo), int(hi)] for lo, hi in rows]
+
+
+def hash_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,
+               tick: Tick | None = None) -> int:
+    """Hashes and types every readable entry with lo <= id <= hi not yet hashed."""
+    from forensics.hashing import Digester
+
+    lo, hi = int(id_range[0]), int(id_range[1])
+    exhibit = _exhibit(db, exhibit_id)
+    with stage_run(db, ctx, "hash", case_id=exhibit.case_id, exhibit_id=exhibit_id,
+                   parameters={"first_id": lo, "last_id": hi}, key_parts=(lo, hi)) as run:
+        with db.session() as session:
+            todo = session.execute(select(FileEntry.id, FileEntry.locator, FileEntry.path, FileEntry.volume_id)
+                                   .where(FileEntry.exhibit_id == exhibit_id, FileEntry.id.between(lo, hi),
+                                          FileEntry.has_content.is_(True), FileEntry.hash_status != "hashed")
+                                   .order_by(FileEntry.id)).all()
+        digester, done = Digester(), 0
+        for start in range(0, len(todo), HASH_COMMIT):
+            with db.session() as session:
+                for entry_id, locator, path, volume_id in todo[start:start + HASH_COMMIT]:
+                    _hash_one(session, digester, exhibit_id, run.id, entry_id, locator, path, volume_id)
+                    done += 1
+            if tick:
+                tick(len(todo[start:start + HASH_COMMIT]))
+        return done
+
+
+def _hash_one(session, digester, exhibit_id, run_id, entry_id, locator, path, volume_id) -> None:
+    try:
+        digest = digester.digest(locator, path)
+    except ItemError as exc:
+        session.execute(update(FileEntry).where(FileEntry.id == entry_id).values(hash_status="unreadable"))
+        record_warning(session, exhibit_id, "hash", f"cannot read {path}: {exc}", path=path,
+                       run_id=run_id, volume_id=volume_id, file_entry_id=entry_id)
+        return
+    session.execute(update(FileEntry).where(FileEntry.id == entry_id).values(
+        md5=digest.md5, sha1=digest.sha1, sha256=digest.sha256, bytes_hashed=digest.size,
+        mime_type=digest.mime_type, description=digest.description,
+        extension_mismatch=digest.extension_mismatch, hash_status="hashed"))
+
+
+def finalize(db: Database, exhibit_id: int, ctx: RunContext) -> dict[str, int | str]:
+    """Marks the exhibit complete and returns a summary of what was recorded."""
+    exhibit = _exhibit(db, exhibit_id)
+    with stage_run(db, ctx, "finalize", case_id=exhibit.case_id, exhibit_id=exhibit_id, parameters={}):
+        summary = summarize(db, exhibit_id)
+        with db.session() as session:
+            row = session.get(Exhibit, exhibit_id)
+            row.status = "complete"
+        summary["status"] = "complete"
+        return summary
+
+
+def summarize(db: Database, exhibit_id: int) -> dict[str, int | str]:
+    with db.session() as session:
+        def count(*where) -> int:
+            return session.scalar(select(func.count()).select_from(FileEntry).where(
+                FileEntry.exhibit_id == exhibit_id, *where)) or 0
+        exhibit = session.get(Exhibit, exhibit_id)
+        return {
+            "exhibit": exhibit.number, "status": exhibit.status, "verification": exhibit.verification,
+            "volumes": session.scalar(select(func.count()).select_from(Volume).where(
+                Volume.exhibit_id == exhibit_id)) or 0,
+            "entries": count(), "deleted": count(FileEntry.allocated.is_(False)),
+            "hashed": count(FileEntry.hash_status == "hashed"),
+            "unreadable": count(FileEntry.hash_status == "unreadable"),
+            "extension_mismatches": count(FileEntry.extension_mismatch.is_(True)),
+            "warnings": session.scalar(select(func.count()).select_from(ProcessingWarning).where(
+                ProcessingWarning.exhibit_id == exhibit_id)) or 0,
+        }
+
+
+def _exhibit(db: Database, exhibit_id: int) -> Exhibit:
+    with db.session() as session:
+        return session.get(Exhibit, exhibit_id)
+
+
+def _stop_exhibit(db: Database, exhibit_id: int, run_id: int, stage: str, message: str) -> None:
+    with db.session() as session:
+        exhibit = session.get(Exhibit, exhibit_id)
+        exhibit.status, exhibit.error = "failed", message
+        record_warning(session, exhibit_id, stage, message, severity="error", run_id=run_id)
