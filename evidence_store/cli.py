@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evidence_store.db import Database, default_url
+from evidence_store.db import Database
 from evidence_store.intake import add_exhibit, create_case, lookup_exhibit
 from evidence_store.runs import StageFailed
 from evidence_store.store import StoreError
@@ -215,8 +215,7 @@ def files(case_name: str, exhibit: str, deleted: bool, as_json: bool, limit: int
     exhibit_id = _exhibit_id(db, case_name, exhibit)
     for row in iter_files(db, exhibit_id, deleted_only=deleted, limit=limit):
         if as_json:
-            out.print_json(json.dumps(row, default=_json_default)) if False else \
-                click.echo(json.dumps(row, default=_json_default, ensure_ascii=False))
+            click.echo(json.dumps(row, default=_json_default, ensure_ascii=False))
         else:
             flag = " " if row["allocated"] else "*"
             click.echo(f"{flag} {row['volume']}{row['path']}\t{row['inode'] if row['inode'] is not None else '-'}"
@@ -256,16 +255,20 @@ def runs(case_name: str, exhibit: str, as_json: bool) -> None:
 @main.command()
 @click.option("--case", "case_name", required=True)
 @click.option("--exhibit", required=True)
-def volumes(case_name: str, exhibit: str) -> None:
+@click.option("--json", "as_json", is_flag=True)
+def volumes(case_name: str, exhibit: str, as_json: bool) -> None:
     """List the volumes and file systems found in an exhibit."""
     from evidence_store.queries import list_volumes
 
     db = database()
-    table = Table("volume", "kind", "system", "offset", "size", "fs", "walk", "entries", "note")
     for v in list_volumes(db, _exhibit_id(db, case_name, exhibit)):
-        table.add_row(v.volume_path, v.kind, v.volume_system or "", str(v.offset or ""), str(v.size or ""),
-                      v.fs_type or "", v.walk_status, str(v.entry_count or ""), v.note)
-    out.print(table)
+        row = {"volume": v.volume_path, "kind": v.kind, "volume_system": v.volume_system, "offset": v.offset,
+               "size": v.size, "fs_type": v.fs_type, "walk_status": v.walk_status,
+               "entries": v.entry_count, "note": v.note}
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo("\t".join("" if x is None else str(x) for x in row.values()))
 
 
 @main.command()

@@ -73,7 +73,7 @@ def verify_exhibit(db: Database, exhibit_id: int, *, ctx: RunContext, force: boo
                 on_size(info.media_size)
             digest = hash_media(info, progress)
         except ImageError as exc:
-            _fail(db, exhibit_id, run.id, "intake", str(exc))
+            fail_exhibit(db, exhibit_id, run.id, "intake", str(exc), exc.detail)
             raise StageFailed(label, str(exc)) from exc
         with db.session() as session:
             exhibit = session.get(Exhibit, exhibit_id)
@@ -119,11 +119,12 @@ def _check_verdict(exhibit: Exhibit) -> None:
         raise StageFailed(exhibit.number, exhibit.error or "intake failed")
 
 
-def _fail(db: Database, exhibit_id: int, run_id: int, stage: str, message: str) -> None:
+def fail_exhibit(db: Database, exhibit_id: int, run_id: int, stage: str, message: str, detail: str = "") -> None:
+    """Stops an exhibit: its status says why, and the full reason is a warning row."""
     with db.session() as session:
         exhibit = session.get(Exhibit, exhibit_id)
         exhibit.status, exhibit.error = "failed", message
-        record_warning(session, exhibit_id, stage, message, severity="error", run_id=run_id)
+        record_warning(session, exhibit_id, stage, message, severity="error", run_id=run_id, detail=detail)
 
 
 def lookup_exhibit(db: Database, case_name: str, number: str) -> tuple[int, int]:

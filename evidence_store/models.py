@@ -161,5 +161,6 @@ class ProcessingWarning(Base):
     severity: Mapped[str] = mapped_column(String(10))  # warning | error
     path: Mapped[Optional[str]] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[Optional[str]] = mapped_column(Text)  # back end's full error text
     warning_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[created]

@@ -33,7 +33,7 @@ def list_warnings(db: Database, exhibit_id: int) -> list[dict]:
         rows = session.scalars(select(ProcessingWarning).where(
             ProcessingWarning.exhibit_id == exhibit_id).order_by(ProcessingWarning.id))
         return [{"id": w.id, "stage": w.stage, "severity": w.severity, "path": w.path,
-                 "message": w.message, "created_at": w.created_at} for w in rows]
+                 "message": w.message, "detail": w.detail, "created_at": w.created_at} for w in rows]
 
 
 def list_runs(db: Database, exhibit_id: int) -> list[dict]:

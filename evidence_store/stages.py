@@ -7,12 +7,11 @@ stage upserts the same rows (unique keys on locators and warnings).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import islice
 
 from sqlalchemy import func, select, text, update
 
 from evidence_store.db import Database
-from evidence_store.intake import verify_exhibit
+from evidence_store.intake import fail_exhibit, verify_exhibit
 from evidence_store.models import Exhibit, FileEntry, ProcessingWarning, Volume
 from evidence_store.runs import RunContext, StageFailed, stage_run
 from evidence_store.store import record_warning, upsert
@@ -50,7 +49,7 @@ def scan(db: Database, exhibit_id: int, ctx: RunContext, credentials: Credential
         try:
             volumes = list(scan_volumes(exhibit.image_path, credentials))
         except ImageError as exc:
-            _stop_exhibit(db, exhibit_id, run.id, "scan", str(exc))
+            fail_exhibit(db, exhibit_id, run.id, "scan", str(exc), exc.detail)
             raise StageFailed(exhibit.number, str(exc)) from exc
         with db.session() as session:
             upsert(session, Volume, [dict(
@@ -81,27 +80,37 @@ def walk(db: Database, volume_id: int, ctx: RunContext, tick: Tick | None = None
     params = {"volume": volume_path}
     with stage_run(db, ctx, "walk", case_id=case_id, exhibit_id=exhibit_id, parameters=params,
                    key_parts=(volume_id,)) as run:
-        count, status, last_path = 0, "walked", "/"
-        records = walk_file_system(fs_locator)
-        try:
-            while batch := list(islice(records, WRITE_BATCH)):
-                entries = [r for r in batch if isinstance(r, FileRecord)]
-                with db.session() as session:
-                    _write_entries(session, exhibit_id, volume_id, entries)
-                    for warning in (r for r in batch if isinstance(r, WalkWarning)):
-                        status = "partial" if warning.fatal else status
-                        record_warning(session, exhibit_id, "walk", f"{volume_path}: {warning.message}",
-                                       path=warning.path, run_id=run.id, volume_id=volume_id)
-                count += len(entries)
-                last_path = entries[-1].path if entries else last_path
-                if tick:
-                    tick(len(entries))
-        except (OSError, IOError, RuntimeError, ImageError) as exc:
-            status = "partial"
+        state = {"count": 0, "status": "walked", "last": "/"}
+        buffer: list[FileRecord | WalkWarning] = []
+
+        def flush() -> None:
+            entries = [r for r in buffer if isinstance(r, FileRecord)]
             with db.session() as session:
-                record_warning(session, exhibit_id, "walk", f"{volume_path}: walk stopped after {count} "
-                               f"entries, last at {last_path}: {exc}", path=last_path, severity="error",
-                               run_id=run.id, volume_id=volume_id)
+                _write_entries(session, exhibit_id, volume_id, entries)
+                for warning in (r for r in buffer if isinstance(r, WalkWarning)):
+                    state["status"] = "partial" if warning.fatal else state["status"]
+                    record_warning(session, exhibit_id, "walk", f"{volume_path}: {warning.message}",
+                                   path=warning.path, run_id=run.id, volume_id=volume_id)
+            state["count"] += len(entries)
+            state["last"] = entries[-1].path if entries else state["last"]
+            buffer.clear()
+            if tick:
+                tick(len(entries))
+
+        try:
+            for record in walk_file_system(fs_locator):
+                buffer.append(record)
+                if len(buffer) >= WRITE_BATCH:
+                    flush()
+        except (OSError, IOError, RuntimeError, ImageError) as exc:
+            flush()
+            state["status"] = "partial"
+            with db.session() as session:
+                record_warning(session, exhibit_id, "walk", f"{volume_path}: walk stopped after "
+                               f"{state['count']} entries, last at {state['last']}: {exc}", path=state["last"],
+                               severity="error", run_id=run.id, volume_id=volume_id)
+        flush()
+        count, status = state["count"], state["status"]
         with db.session() as session:
             volume = session.get(Volume, volume_id)
             volume.walk_status = "failed" if status == "partial" and count == 0 else status
@@ -213,10 +222,3 @@ def summarize(db: Database, exhibit_id: int) -> dict[str, int | str]:
 def _exhibit(db: Database, exhibit_id: int) -> Exhibit:
     with db.session() as session:
         return session.get(Exhibit, exhibit_id)
-
-
-def _stop_exhibit(db: Database, exhibit_id: int, run_id: int, stage: str, message: str) -> None:
-    with db.session() as session:
-        exhibit = session.get(Exhibit, exhibit_id)
-        exhibit.status, exhibit.error = "failed", message
-        record_warning(session, exhibit_id, stage, message, severity="error", run_id=run_id)

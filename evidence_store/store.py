@@ -61,10 +61,11 @@ def warning_key(stage: str, volume_id: int | None, path: str | None, message: st
 
 def record_warning(session: Session, exhibit_id: int, stage: str, message: str, *,
                    path: str | None = None, severity: str = "warning", run_id: int | None = None,
-                   volume_id: int | None = None, file_entry_id: int | None = None) -> None:
+                   volume_id: int | None = None, file_entry_id: int | None = None,
+                   detail: str | None = None) -> None:
     """Adds a warning once: the same problem seen again on a re-run adds no row."""
     upsert(session, ProcessingWarning, [dict(
         exhibit_id=exhibit_id, stage=stage, message=message, path=path, severity=severity,
-        run_id=run_id, volume_id=volume_id, file_entry_id=file_entry_id,
+        run_id=run_id, volume_id=volume_id, file_entry_id=file_entry_id, detail=detail or None,
         warning_key=warning_key(stage, volume_id, path, message),
     )], keys=["exhibit_id", "warning_key"])

@@ -13,10 +13,11 @@ class ImageError(ForensicsError):
     ``missing-segment``, ``truncated``, ``unreadable``, ``encrypted``.
     """
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.detail = detail  # the back end's full error text, for the warnings table
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"

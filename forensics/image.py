@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Sequence
 
 from dfvfs.helpers import source_scanner
@@ -17,6 +18,7 @@ from dfvfs.resolver import resolver
 
 from forensics.errors import ImageError
 from forensics.locator import os_path_spec, to_locator, from_locator
+from forensics.mbr import MbrEntry, truncated_partitions
 from forensics.models import MediaDigest, SourceInfo
 
 CHUNK = 4 * 1024 * 1024
@@ -30,6 +32,20 @@ STORAGE_MEDIA_TYPES = {
     definitions.TYPE_INDICATOR_PHDI: "phdi",
 }
 Credentials = Sequence[tuple[str, str]]
+
+
+def summarize_backend_error(message: str) -> str:
+    """The one clause of a libyal/TSK error chain a technician needs."""
+    text = message.strip().strip("'\"")
+    match = re.search(r"missing segment file for offset: (\d+)", text)
+    if match:
+        return f"a segment file is missing (no segment holds media offset {match.group(1)})"
+    if "pybde" in text:
+        return "BitLocker volume cannot be opened (its metadata is unreadable or the volume is damaged)"
+    if "pyluksde" in text:
+        return "LUKS volume cannot be opened"
+    first = re.split(r"(?<=\.) |: unable to", text)[0]
+    return first[:200]
 
 
 def classify_backend_error(message: str) -> str:
@@ -59,17 +75,31 @@ def scan_source(path: str, credentials: Credentials = ()) -> source_scanner.Sour
     except (dfvfs_errors.BackEndError, dfvfs_errors.ScannerError, RuntimeError, OSError,
             IOError, ValueError) as exc:
         kind = classify_backend_error(str(exc))
-        raise ImageError(kind, f"cannot scan {os.path.basename(path)}: {exc}") from exc
+        raise ImageError(kind, f"cannot scan {os.path.basename(path)}: {summarize_backend_error(str(exc))}",
+                         detail=str(exc)) from exc
     if context.source_type not in (
         definitions.SOURCE_TYPE_STORAGE_MEDIA_IMAGE,
         definitions.SOURCE_TYPE_STORAGE_MEDIA_DEVICE,
-    ):
+    ) and not truncated_mbr(path):
         raise ImageError(
             "unknown-format",
             f"{os.path.basename(path)} is not a disk image dfvfs recognizes "
             "(no storage-media format, volume system or file system found)",
         )
     return context
+
+
+def truncated_mbr(path: str) -> list[MbrEntry] | None:
+    """MBR primary entries of a raw image whose partitions run past its end."""
+    with open(path, "rb") as handle:
+        boot_sector = handle.read(512)
+    return truncated_partitions(boot_sector, os.path.getsize(path))
+
+
+def raw_path_spec(path: str):
+    from dfvfs.path import factory
+
+    return factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_RAW, parent=os_path_spec(os.path.abspath(path)))
 
 
 def _unlock_all(scanner: source_scanner.SourceScanner, context: source_scanner.SourceScannerContext,
@@ -84,11 +114,12 @@ def _unlock_all(scanner: source_scanner.SourceScanner, context: source_scanner.S
                 continue
 
 
-def media_node(context: source_scanner.SourceScannerContext) -> source_scanner.SourceScanNode:
+def media_path_spec(context: source_scanner.SourceScannerContext, path: str):
+    """Path spec of the storage-media layer (a bare RAW one for a truncated MBR disk)."""
     node = context.GetRootScanNode()
     if node.sub_nodes and node.sub_nodes[0].type_indicator in STORAGE_MEDIA_TYPES:
-        return node.sub_nodes[0]
-    raise ImageError("unknown-format", "no storage-media layer found")
+        return node.sub_nodes[0].path_spec
+    return raw_path_spec(path)
 
 
 def list_segments(path: str, image_type: str) -> tuple[str, ...]:
@@ -124,21 +155,22 @@ def stored_hashes(segments: Sequence[str]) -> dict[str, str]:
 def inspect_source(path: str, credentials: Credentials = ()) -> SourceInfo:
     """Identifies format and segments and reads the media size; hashes nothing."""
     context = scan_source(path, credentials)
-    node = media_node(context)
-    image_type = node.type_indicator
+    media_spec = media_path_spec(context, path)
+    image_type = media_spec.type_indicator
     segments = list_segments(path, image_type)
     try:
-        file_object = resolver.Resolver.OpenFileObject(node.path_spec)
+        file_object = resolver.Resolver.OpenFileObject(media_spec)
         size = file_object.get_size()
     except (dfvfs_errors.BackEndError, OSError, RuntimeError) as exc:
-        raise ImageError(classify_backend_error(str(exc)), f"cannot open media of {path}: {exc}") from exc
+        raise ImageError(classify_backend_error(str(exc)), f"cannot open media of {path}: "
+                         f"{summarize_backend_error(str(exc))}", detail=str(exc)) from exc
     stored = stored_hashes(segments) if image_type == definitions.TYPE_INDICATOR_EWF else {}
     return SourceInfo(
         path=os.path.abspath(path),
         image_format=STORAGE_MEDIA_TYPES[image_type],
         segments=segments,
         media_size=size,
-        media_locator=to_locator(node.path_spec),
+        media_locator=to_locator(media_spec),
         stored_hashes=stored,
     )
 
@@ -163,7 +195,8 @@ def hash_media(info: SourceInfo, progress: Callable[[int], None] | None = None) 
     except (dfvfs_errors.BackEndError, OSError, RuntimeError) as exc:
         raise ImageError(
             classify_backend_error(str(exc)),
-            f"read failed at media offset {total} of {info.path}: {exc}",
+            f"read failed at media offset {total} of {info.path}: {summarize_backend_error(str(exc))}",
+            detail=str(exc),
         ) from exc
     if total != info.media_size:
         raise ImageError(

@@ -13,7 +13,11 @@ from dfvfs.lib import definitions, errors as dfvfs_errors
 from dfvfs.resolver import resolver
 from dfvfs.volume import factory as volume_system_factory
 
-from forensics.image import Credentials, scan_source
+import os
+
+from dfvfs.path import factory as path_spec_factory
+
+from forensics.image import Credentials, raw_path_spec, scan_source, truncated_mbr
 from forensics.locator import to_locator
 from forensics.models import VolumeRecord
 
@@ -30,8 +34,41 @@ VOLUME_SYSTEMS = (
 def scan_volumes(path: str, credentials: Credentials = ()) -> Iterator[VolumeRecord]:
     """Yields every volume/file system in the image at ``path``."""
     context = scan_source(path, credentials)
+    if context.source_type == definitions.SOURCE_TYPE_FILE:
+        yield from _truncated_volumes(path)
+        return
     media_size = _media_size(context)
     yield from _visit(context, context.GetRootScanNode(), "/", None, {}, media_size)
+
+
+def _truncated_volumes(path: str) -> Iterator[VolumeRecord]:
+    """Partitions of a truncated MBR disk, clipped to the bytes that exist."""
+    media = raw_path_spec(path)
+    media_size = os.path.getsize(path)
+    scanner = source_scanner.SourceScanner()
+    for entry in truncated_mbr(path) or ():
+        note = (f"MBR partition {entry.number} (type 0x{entry.type_code:02x}) spans bytes {entry.offset}-"
+                f"{entry.offset + entry.size} but the image has {media_size}: truncated image, "
+                "read from the MBR entry directly")
+        if entry.offset >= media_size:
+            stated = path_spec_factory.Factory.NewPathSpec(
+                definitions.TYPE_INDICATOR_DATA_RANGE, range_offset=entry.offset, range_size=entry.size,
+                parent=media)
+            yield VolumeRecord(locator=to_locator(stated), volume_path=f"/p{entry.number}",
+                               kind="missing", volume_system="MBR", offset=entry.offset, size=entry.size,
+                               fs_type=None, note=note + "; nothing of it is present")
+            continue
+        size = min(entry.size, media_size - entry.offset)
+        spec = path_spec_factory.Factory.NewPathSpec(
+            definitions.TYPE_INDICATOR_DATA_RANGE, range_offset=entry.offset, range_size=size, parent=media)
+        try:
+            fs_spec = scanner.ScanForFileSystem(spec)
+        except dfvfs_errors.BackEndError:
+            fs_spec = None
+        yield VolumeRecord(
+            locator=to_locator(fs_spec or spec), volume_path=f"/p{entry.number}",
+            kind="filesystem" if fs_spec else "unrecognized", volume_system="MBR", offset=entry.offset,
+            size=size, fs_type=fs_spec.type_indicator if fs_spec else None, note=note)
 
 
 def _media_size(context: source_scanner.SourceScannerContext) -> int | None:

@@ -65,6 +65,10 @@ def _walk_tsk(volume: tsk.TSKVolume, parent_locator: str) -> Iterator[Walked]:
                 children.append(tsk_file)
         except (OSError, IOError, RuntimeError) as exc:
             yield WalkWarning(path=prefix or "/", message=f"directory listing stopped: {exc}")
+        if not children and prefix and not prefix.endswith("/$OrphanFiles") and not is_ntfs:
+            # ext and FAT directories always hold '.' and '..': an empty listing means damaged data
+            yield WalkWarning(path=prefix, message=f"directory {prefix} lists no entries, not even '.' and "
+                              "'..': its data blocks are damaged or reused")
         pending = []
         for tsk_file in children:
             name_info = tsk_file.info.name

@@ -143,6 +143,7 @@ def upgrade() -> None:
     sa.Column('severity', sa.String(length=10), nullable=False),
     sa.Column('path', sa.Text(), nullable=True),
     sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=True),
     sa.Column('warning_key', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['exhibit_id'], ['exhibits.id'], name=op.f('fk_processing_warnings_exhibit_id_exhibits')),

@@ -1,0 +1,128 @@
+"""Processes one registered exhibit: the stages of ``forensics process``, one task each.
+
+register -> scan_volumes -> walk (mapped per file system) -> plan_batches
+-> hash_type (mapped per id range, never per file) -> finalize.
+
+Tasks only compose :mod:`evidence_store.stages`; XCom carries ids, id ranges and counts.
+The case database URL comes from ``FORENSICS_DATABASE_URL`` on the workers. Every task
+instance of one DAG run shares ``RunContext("airflow", run_id)``, so a retry reuses the
+same processing-run row (the stages add volume id / id range to the run key).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from airflow.sdk import Param, dag, task
+
+if TYPE_CHECKING:
+    from evidence_store.db import Database
+    from evidence_store.runs import RunContext
+
+PARALLEL = 2  # walk / hash tasks at once: the workers have two cores
+
+
+@contextmanager
+def _stage(label: str = "") -> Iterator[tuple[Database, RunContext]]:
+    """The case database and run context for one task; a recorded stop fails it without retries.
+
+    ``label`` names a mapped task instance in the UI (``map_index_template``).
+    """
+    import os
+
+    from airflow.sdk import get_current_context
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from evidence_store.db import ENV_URL, Database
+    from evidence_store.runs import RunContext, StageFailed
+    from evidence_store.store import StoreError
+
+    if not os.environ.get(ENV_URL):
+        raise AirflowFailException(f"{ENV_URL} is not set on this worker: it names the case database")
+    context = get_current_context()
+    if label:
+        context["label"] = label
+    db = Database()
+    try:
+        yield db, RunContext(orchestrator="airflow", run_id=context["dag_run"].run_id)
+    except (StageFailed, StoreError) as exc:
+        raise AirflowFailException(str(exc)) from exc
+    finally:
+        db.dispose()
+
+
+@dag(
+    dag_id="evidence_pipeline",
+    schedule=None,
+    catchup=False,
+    tags=["forensics"],
+    params={
+        "case": Param(type="string", minLength=1, description="case name (forensics case create)"),
+        "exhibit": Param(type="string", minLength=1, description="exhibit number within the case"),
+        "credentials": Param([], type="array", items={"type": "array", "items": {"type": "string"},
+                                                      "minItems": 2, "maxItems": 2},
+                             description="[type, value] pairs for encrypted volumes, e.g. [\"password\", \"...\"]"),
+    },
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+    doc_md=__doc__,
+)
+def evidence_pipeline() -> None:
+    @task
+    def register(params: dict | None = None) -> int:
+        from evidence_store import stages
+        from evidence_store.intake import lookup_exhibit
+
+        with _stage() as (db, ctx):
+            db.migrate()
+            _, exhibit_id = lookup_exhibit(db, params["case"], params["exhibit"])
+            return stages.register(db, exhibit_id, ctx)
+
+    @task
+    def scan_volumes(exhibit_id: int, params: dict | None = None) -> list[int]:
+        from evidence_store import stages
+
+        credentials = [(kind, value) for kind, value in params.get("credentials") or []]
+        with _stage() as (db, ctx):
+            return stages.scan(db, exhibit_id, ctx, credentials)
+
+    @task(max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
+    def walk(volume_id: int) -> int:
+        from evidence_store import stages
+
+        with _stage(f"volume {volume_id}") as (db, ctx):
+            return stages.walk(db, volume_id, ctx)
+
+    @task(trigger_rule="none_failed")  # runs when there was no file system to walk
+    def plan_batches(exhibit_id: int) -> list[list[int]]:
+        from evidence_store import stages
+
+        with _stage() as (db, _):
+            return stages.plan_batches(db, exhibit_id)
+
+    @task(max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
+    def hash_type(exhibit_id: int, id_range: list[int]) -> int:
+        from evidence_store import stages
+
+        with _stage(f"entries {id_range[0]}-{id_range[1]}") as (db, ctx):
+            return stages.hash_batch(db, exhibit_id, id_range, ctx)
+
+    @task(trigger_rule="none_failed")  # runs when there was nothing to hash
+    def finalize(exhibit_id: int) -> int:
+        import logging
+
+        from evidence_store import stages
+
+        with _stage() as (db, ctx):
+            logging.getLogger(__name__).info("summary: %s", stages.finalize(db, exhibit_id, ctx))
+            return exhibit_id
+
+    exhibit_id = register()
+    walked = walk.expand(volume_id=scan_volumes(exhibit_id))
+    batches = plan_batches(exhibit_id)
+    walked >> batches
+    hash_type.partial(exhibit_id=exhibit_id).expand(id_range=batches) >> finalize(exhibit_id)
+
+
+evidence_pipeline()

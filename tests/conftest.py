@@ -1,0 +1,102 @@
+"""Shared fixtures: case databases on SQLite (always) and PostgreSQL (when reachable)."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+PG_ADMIN_URL = os.environ.get("FORENSICS_TEST_PG", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+def corpus_path(relative: str) -> Path:
+    """A file of ../shared/corpus, or skip the test when the corpus is absent."""
+    path = CORPUS / relative
+    if not path.exists():
+        pytest.skip(f"corpus file {relative} not available")
+    return path
+
+
+def require_tools(*names: str) -> None:
+    missing = [n for n in names if shutil.which(n) is None and not Path("/usr/sbin", n).exists()]
+    if missing:
+        pytest.skip(f"tools not installed: {', '.join(missing)}")
+
+
+def _postgres_available() -> bool:
+    try:
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not reachable here"
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    if not _postgres_available():
+        pytest.skip("PostgreSQL not reachable at 127.0.0.1:5432")
+    return PG_ADMIN_URL
+
+
+def _new_pg_database(admin_url: str) -> tuple[str, callable]:
+    import sqlalchemy
+
+    name = f"forensics_test_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path):
+    """A migrated, empty case database on each back end."""
+    from evidence_store.db import Database
+
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'case.db'}")
+        drop = None
+    else:
+        admin_url = request.getfixturevalue("postgres_admin_url")
+        url, drop = _new_pg_database(admin_url)
+        database = Database(url)
+    database.migrate()
+    yield database
+    database.dispose()
+    if drop:
+        drop()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    from evidence_store.db import Database
+
+    database = Database(f"sqlite:///{tmp_path / 'case.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def sample_image(tmp_path_factory):
+    """The project's own partitioned FAT + ext4 sample disk (built once per session)."""
+    require_tools("sfdisk", "mkfs.vfat", "mcopy", "mke2fs", "debugfs")
+    from forensics.sample import build_sample_image
+
+    return build_sample_image(tmp_path_factory.mktemp("sample") / "disk.raw")

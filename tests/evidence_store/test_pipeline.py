@@ -1,0 +1,126 @@
+"""End-to-end stages on the sample disk, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+from sqlalchemy import func, select
+
+from evidence_store import stages
+from evidence_store.intake import add_exhibit, create_case
+from evidence_store.models import Exhibit, FileEntry, ProcessingRun, ProcessingWarning, Volume
+from evidence_store.pipeline import process_exhibit
+from evidence_store.runs import RunContext
+
+
+def _snapshot(db, model, columns):
+    with db.session() as session:
+        rows = session.execute(select(*[getattr(model, c) for c in columns])).all()
+    return sorted(tuple(r) for r in rows)
+
+
+FILE_COLUMNS = ("volume_id", "locator", "path", "inode", "allocated", "size", "mtime", "md5", "sha1",
+                "sha256", "mime_type", "extension_mismatch", "hash_status")
+
+
+def _add(db, image, number="EX-1"):
+    create_case(db, "CASE-1", "test case", "tester")
+    return add_exhibit(db, "CASE-1", number, str(image), "tester")
+
+
+def test_process_records_every_planted_file(db, sample_image):
+    exhibit = _add(db, sample_image.path)
+    summary = process_exhibit(db, exhibit.id)
+    assert summary["status"] == "complete"
+    with db.session() as session:
+        volumes = {v.id: v for v in session.scalars(select(Volume))}
+        entries = session.scalars(select(FileEntry)).all()
+    by_key = {}
+    for entry in entries:
+        volume = volumes[entry.volume_id]
+        by_key[(volume.offset, entry.path)] = entry
+    for planted in sample_image.files:
+        offset = next(p[1] for p in sample_image.partitions if p[0] == planted.partition)
+        entry = by_key[(offset, "/" + planted.path)]
+        assert entry.allocated is (not planted.deleted), planted.path
+        assert entry.size == planted.size
+        assert entry.sha256 == planted.sha256, planted.path
+        assert entry.hash_status == "hashed"
+    mismatched = {e.path for e in entries if e.extension_mismatch}
+    assert "/notes/holiday.jpg" in mismatched          # a PDF named .jpg
+    assert not any(p.endswith((".png", ".txt", ".csv")) for p in mismatched)
+    assert summary["deleted"] >= 6
+
+
+def test_media_hashes_equal_hashlib(db, sample_image):
+    exhibit = _add(db, sample_image.path)
+    data = sample_image.path.read_bytes()
+    assert exhibit.sha256 == hashlib.sha256(data).hexdigest()
+    assert exhibit.sha1 == hashlib.sha1(data).hexdigest()
+    assert exhibit.md5 == hashlib.md5(data).hexdigest()
+    assert exhibit.verification == "unverified"
+
+
+def test_rerunning_every_stage_adds_no_rows(db, sample_image):
+    exhibit = _add(db, sample_image.path)
+    process_exhibit(db, exhibit.id)
+    first = (_snapshot(db, FileEntry, FILE_COLUMNS), _snapshot(db, Volume, ("locator", "walk_status", "entry_count")),
+             _snapshot(db, ProcessingWarning, ("stage", "message")))
+    # same run context (an Airflow retry) and a new one (a second CLI run)
+    ctx = RunContext()
+    for _ in range(2):
+        stages.register(db, exhibit.id, ctx)
+        for volume_id in stages.scan(db, exhibit.id, ctx):
+            stages.walk(db, volume_id, ctx)
+        with db.session() as session:  # force re-hashing too
+            session.execute(FileEntry.__table__.update().values(hash_status="pending").where(
+                FileEntry.has_content.is_(True)))
+        for id_range in stages.plan_batches(db, exhibit.id):
+            stages.hash_batch(db, exhibit.id, id_range, ctx)
+        stages.finalize(db, exhibit.id, ctx)
+    _add(db, sample_image.path)  # re-adding the same image is a no-op
+    second = (_snapshot(db, FileEntry, FILE_COLUMNS), _snapshot(db, Volume, ("locator", "walk_status", "entry_count")),
+              _snapshot(db, ProcessingWarning, ("stage", "message")))
+    assert first == second
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Exhibit)) == 1
+        keys = session.scalars(select(ProcessingRun.run_key)).all()
+    assert len(keys) == len(set(keys))
+
+
+def test_plan_batches_stays_under_max_map_length(db, sample_image):
+    exhibit = _add(db, sample_image.path)
+    process_exhibit(db, exhibit.id)
+    with db.session() as session:
+        ids = sorted(session.scalars(select(FileEntry.id).where(FileEntry.has_content.is_(True))))
+    batches = stages.plan_batches(db, exhibit.id, max_batches=4, min_batch=3)
+    assert 1 <= len(batches) <= 4
+    covered = [i for i in ids if any(lo <= i <= hi for lo, hi in batches)]
+    assert covered == ids                                   # every readable entry in exactly one range
+    assert all(b[0] <= b[1] for b in batches)
+    assert all(batches[i][1] < batches[i + 1][0] for i in range(len(batches) - 1))
+
+
+def test_evidence_is_never_modified(db, sample_image, tmp_path):
+    image = tmp_path / "evidence.raw"
+    image.write_bytes(sample_image.path.read_bytes())
+    os.utime(image, (1_600_000_000, 1_600_000_000))
+    before = (hashlib.sha256(image.read_bytes()).hexdigest(), image.stat().st_mtime_ns)
+    image.chmod(0o444)
+    exhibit = _add(db, image)
+    process_exhibit(db, exhibit.id)
+    after = (hashlib.sha256(image.read_bytes()).hexdigest(), image.stat().st_mtime_ns)
+    assert before == after
+
+
+def test_runs_record_versions_and_parameters(db, sample_image):
+    exhibit = _add(db, sample_image.path)
+    process_exhibit(db, exhibit.id)
+    with db.session() as session:
+        runs = session.scalars(select(ProcessingRun).order_by(ProcessingRun.id)).all()
+    assert [r.stage for r in runs][:3] == ["intake", "scan", "walk"]
+    assert {r.outcome for r in runs} == {"success"}
+    for run in runs:
+        assert run.ended_at is not None and run.ended_at >= run.started_at
+        assert {"dfvfs", "pytsk3", "forensics", "python"} <= set(run.library_versions)
