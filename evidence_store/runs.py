@@ -1,12 +1,10 @@
 """Processing runs: which stage ran, with which tool and library versions, and how it ended."""
 from __future__ import annotations
 
-import platform
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -26,32 +24,12 @@ class RunContext:
         return ":".join([self.orchestrator, self.run_id, stage, *map(str, parts)])
 
 
-@lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
-    """Versions of everything that touches evidence bytes, for the record."""
-    import dfvfs
-    import pytsk3
     import sqlalchemy
 
-    import forensics
+    from forensics.versions import library_versions as forensics_versions
 
-    versions = {
-        "forensics": forensics.__version__, "python": platform.python_version(),
-        "dfvfs": dfvfs.__version__, "pytsk3": pytsk3.get_version(),
-        "tsk": getattr(pytsk3, "TSK_VERSION_STR", ""), "sqlalchemy": sqlalchemy.__version__,
-    }
-    for module in ("pyewf", "pyqcow", "pyvhdi", "pyvmdk", "pybde", "pyvslvm"):
-        try:
-            versions[module] = __import__(module).get_version()
-        except (ImportError, AttributeError):
-            continue
-    try:
-        import magic
-
-        versions["libmagic"] = str(magic.version())
-    except (ImportError, AttributeError):
-        pass
-    return versions
+    return {**forensics_versions(), "sqlalchemy": sqlalchemy.__version__}
 
 
 class StageFailed(Exception):

@@ -159,22 +159,23 @@ def hash_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunC
     with stage_run(db, ctx, "hash", case_id=exhibit.case_id, exhibit_id=exhibit_id,
                    parameters={"first_id": lo, "last_id": hi}, key_parts=(lo, hi)) as run:
         with db.session() as session:
-            todo = session.execute(select(FileEntry.id, FileEntry.locator, FileEntry.path, FileEntry.volume_id)
+            todo = session.execute(select(FileEntry.id, FileEntry.locator, FileEntry.path, FileEntry.volume_id,
+                                          FileEntry.size)
                                    .where(FileEntry.exhibit_id == exhibit_id, FileEntry.id.between(lo, hi),
                                           FileEntry.has_content.is_(True), FileEntry.hash_status != "hashed")
                                    .order_by(FileEntry.id)).all()
         digester, done = Digester(), 0
         for start in range(0, len(todo), HASH_COMMIT):
             with db.session() as session:
-                for entry_id, locator, path, volume_id in todo[start:start + HASH_COMMIT]:
-                    _hash_one(session, digester, exhibit_id, run.id, entry_id, locator, path, volume_id)
+                for row in todo[start:start + HASH_COMMIT]:
+                    _hash_one(session, digester, exhibit_id, run.id, *row)
                     done += 1
             if tick:
                 tick(len(todo[start:start + HASH_COMMIT]))
         return done
 
 
-def _hash_one(session, digester, exhibit_id, run_id, entry_id, locator, path, volume_id) -> None:
+def _hash_one(session, digester, exhibit_id, run_id, entry_id, locator, path, volume_id, size) -> None:
     try:
         digest = digester.digest(locator, path)
     except ItemError as exc:
@@ -186,6 +187,10 @@ def _hash_one(session, digester, exhibit_id, run_id, entry_id, locator, path, vo
         md5=digest.md5, sha1=digest.sha1, sha256=digest.sha256, bytes_hashed=digest.size,
         mime_type=digest.mime_type, description=digest.description,
         extension_mismatch=digest.extension_mismatch, hash_status="hashed"))
+    if size is not None and digest.size != size:
+        record_warning(session, exhibit_id, "hash", f"{path}: read {digest.size} of {size} bytes (the file "
+                       "system holds no data for the rest, e.g. sparse or uninitialized); hashes cover what "
+                       "was read", path=path, run_id=run_id, volume_id=volume_id, file_entry_id=entry_id)
 
 
 def finalize(db: Database, exhibit_id: int, ctx: RunContext) -> dict[str, int | str]:

@@ -154,8 +154,12 @@ def stored_hashes(segments: Sequence[str]) -> dict[str, str]:
 
 def inspect_source(path: str, credentials: Credentials = ()) -> SourceInfo:
     """Identifies format and segments and reads the media size; hashes nothing."""
-    context = scan_source(path, credentials)
-    media_spec = media_path_spec(context, path)
+    try:
+        media_spec = media_path_spec(scan_source(path, credentials), path)
+    except ImageError as exc:
+        if exc.kind != "encrypted":
+            raise
+        media_spec = raw_path_spec(path)  # the volume stays locked; the media is still hashed
     image_type = media_spec.type_indicator
     segments = list_segments(path, image_type)
     try:

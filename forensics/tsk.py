@@ -66,11 +66,15 @@ def timestamp(seconds: int | None, nanos: int | None = 0) -> datetime | None:
         return None
 
 
-def find_attribute(tsk_file: pytsk3.File, stream: str) -> tuple[int, int] | None:
-    """(type, id) of the named NTFS $DATA attribute."""
+def find_attribute(tsk_file: pytsk3.File, stream: str) -> tuple[int, int, int] | None:
+    """(type, id, size) of the named NTFS $DATA attribute, else of the named $INDEX_ROOT.
+
+    The walk lists both kinds as ``path:name`` rows, as fls does; icat reads either.
+    """
+    found = {}
     for attr in tsk_file:
         info = attr.info
         name = info.name.decode("utf-8", "backslashreplace") if info.name else ""
-        if int(info.type) == ATTR_NTFS_DATA and name == stream:
-            return int(info.type), int(info.id)
-    return None
+        if name == stream and int(info.type) in (ATTR_NTFS_DATA, ATTR_NTFS_IDXROOT):
+            found.setdefault(int(info.type), (int(info.type), int(info.id), int(info.size)))
+    return found.get(ATTR_NTFS_DATA) or found.get(ATTR_NTFS_IDXROOT)

@@ -17,6 +17,7 @@ import os
 
 from dfvfs.path import factory as path_spec_factory
 
+from forensics.errors import ImageError
 from forensics.image import Credentials, raw_path_spec, scan_source, truncated_mbr
 from forensics.locator import to_locator
 from forensics.models import VolumeRecord
@@ -33,12 +34,40 @@ VOLUME_SYSTEMS = (
 
 def scan_volumes(path: str, credentials: Credentials = ()) -> Iterator[VolumeRecord]:
     """Yields every volume/file system in the image at ``path``."""
-    context = scan_source(path, credentials)
+    try:
+        context = scan_source(path, credentials)
+    except ImageError as exc:
+        if exc.kind != "encrypted":
+            raise
+        yield from _unopenable_encrypted(path, exc)
+        return
     if context.source_type == definitions.SOURCE_TYPE_FILE:
         yield from _truncated_volumes(path)
         return
     media_size = _media_size(context)
     yield from _visit(context, context.GetRootScanNode(), "/", None, {}, media_size)
+
+
+def _unopenable_encrypted(path: str, error: ImageError) -> Iterator[VolumeRecord]:
+    """An encrypted volume dfvfs cannot open, and whatever TSK reads beside it.
+
+    BitLocker To Go, for one, keeps a readable FAT32 "discovery volume" at offset 0
+    that TSK walks even when the encrypted part is damaged or its key is unknown.
+    """
+    media = raw_path_spec(path)
+    yield VolumeRecord(locator=to_locator(media), volume_path="/", kind="encrypted", volume_system=None,
+                       offset=0, size=os.path.getsize(path), fs_type=None, note=error.message)
+    from forensics.tsk import TSKVolume
+    from forensics.errors import FileSystemOpenError
+
+    try:
+        fs_type = TSKVolume(media).fs_type
+    except FileSystemOpenError:
+        return
+    plain = path_spec_factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_TSK, location="/", parent=media)
+    yield VolumeRecord(locator=to_locator(plain), volume_path="/", kind="filesystem", volume_system=None,
+                       offset=0, size=os.path.getsize(path), fs_type=fs_type.upper(),
+                       note="unencrypted file system readable beside the encrypted volume")
 
 
 def _truncated_volumes(path: str) -> Iterator[VolumeRecord]:

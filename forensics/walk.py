@@ -167,7 +167,7 @@ def _ntfs_streams(tsk_file, entry_size: int | None) -> list[tuple[str, int | Non
             name = info.name.decode("utf-8", "backslashreplace") if info.name else ""
             if name in ("$Data", "$I30"):
                 name = ""
-            size = int(info.size) if kind == tsk.ATTR_NTFS_DATA else (entry_size if not name else None)
+            size = int(info.size) if (kind == tsk.ATTR_NTFS_DATA or name) else entry_size
             if (name, size) not in streams and not (name == "" and any(s == "" for s, _ in streams)):
                 streams.append((name, size))
     except (OSError, IOError, RuntimeError):

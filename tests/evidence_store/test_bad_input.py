@@ -54,10 +54,16 @@ def test_missing_file_is_refused(case_db, tmp_path):
 
 
 def test_encrypted_volume_that_cannot_be_opened(case_db):
-    image = corpus_path("dfvfs/bdetogo.raw")  # truncated BitLocker To Go volume
-    with pytest.raises(StageFailed, match="encrypted: .*BitLocker"):
-        add_exhibit(case_db, "CASE-1", "BDE", str(image), "tester")
-    assert _status(case_db, "BDE") == "failed"
+    image = corpus_path("dfvfs/bdetogo.raw")  # truncated BitLocker To Go volume: cannot be unlocked
+    exhibit = add_exhibit(case_db, "CASE-1", "BDE", str(image), "tester")
+    summary = process_exhibit(case_db, exhibit.id)
+    errors = [m for _, severity, m in _warnings(case_db, "BDE") if severity == "error"]
+    assert any("BitLocker volume cannot be opened" in m for m in errors)
+    with case_db.session() as session:
+        kinds = sorted(session.scalars(select(Volume.kind).where(Volume.exhibit_id == exhibit.id)))
+    assert kinds == ["encrypted", "filesystem"]
+    # the unencrypted discovery volume beside it is still walked (42 entries in TSK's own listing)
+    assert summary["entries"] == 42
 
 
 def test_truncated_disk_keeps_what_survives(case_db, sample_image, tmp_path):
