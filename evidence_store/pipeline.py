@@ -27,11 +27,11 @@ def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None
     volume_ids = stages.scan(db, exhibit_id, ctx, credentials)
     tick = progress.phase("walk", None)
     for volume_id in volume_ids:
-        stages.walk(db, volume_id, ctx, tick)
+        stages.walk(db, volume_id, ctx, tick, credentials)
     batches = stages.plan_batches(db, exhibit_id)
     tick = progress.phase("hash + type", _pending(db, exhibit_id))
     for id_range in batches:
-        stages.hash_batch(db, exhibit_id, id_range, ctx, tick)
+        stages.hash_batch(db, exhibit_id, id_range, ctx, tick, credentials)
     return stages.finalize(db, exhibit_id, ctx)
 
 

@@ -59,6 +59,7 @@ def scan(db: Database, exhibit_id: int, ctx: RunContext, credentials: Credential
                 walk_status="pending" if v.kind == "filesystem" else "skipped") for v in volumes],
                 keys=["exhibit_id", "locator_key"],
                 update=["volume_path", "kind", "volume_system", "offset", "size", "fs_type", "note"])
+            _mark_unlocked(session, exhibit_id, volumes)
             for v in volumes:
                 if v.kind == "encrypted" or v.note:
                     record_warning(session, exhibit_id, "scan", f"{v.volume_path}: {v.note}",
@@ -68,7 +69,16 @@ def scan(db: Database, exhibit_id: int, ctx: RunContext, credentials: Credential
                 Volume.exhibit_id == exhibit_id, Volume.kind == "filesystem").order_by(Volume.id)))
 
 
-def walk(db: Database, volume_id: int, ctx: RunContext, tick: Tick | None = None) -> int:
+def _mark_unlocked(session, exhibit_id: int, volumes) -> None:
+    """A volume locked in an earlier scan whose contents this scan reached is now 'unlocked'."""
+    current = {locator_key(v.locator) for v in volumes}
+    for row in session.scalars(select(Volume).where(Volume.exhibit_id == exhibit_id, Volume.kind == "encrypted")):
+        if row.locator_key not in current and any(row.locator in v.locator for v in volumes):
+            row.kind, row.note = "unlocked", "unlocked with a supplied credential in a later scan"
+
+
+def walk(db: Database, volume_id: int, ctx: RunContext, tick: Tick | None = None,
+         credentials: Credentials = ()) -> int:
     """Walks one file system; writes entries in batches so a failure keeps what was walked."""
     from forensics.walk import walk_file_system
 
@@ -98,7 +108,7 @@ def walk(db: Database, volume_id: int, ctx: RunContext, tick: Tick | None = None
                 tick(len(entries))
 
         try:
-            for record in walk_file_system(fs_locator):
+            for record in walk_file_system(fs_locator, credentials):
                 buffer.append(record)
                 if len(buffer) >= WRITE_BATCH:
                     flush()
@@ -150,9 +160,9 @@ def plan_batches(db: Database, exhibit_id: int, max_batches: int = MAX_BATCHES,
 
 
 def hash_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,
-               tick: Tick | None = None) -> int:
+               tick: Tick | None = None, credentials: Credentials = ()) -> int:
     """Hashes and types every readable entry with lo <= id <= hi not yet hashed."""
-    from forensics.hashing import Digester
+    from forensics.hashing import Digester, StreamReader
 
     lo, hi = int(id_range[0]), int(id_range[1])
     exhibit = _exhibit(db, exhibit_id)
@@ -164,7 +174,7 @@ def hash_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunC
                                    .where(FileEntry.exhibit_id == exhibit_id, FileEntry.id.between(lo, hi),
                                           FileEntry.has_content.is_(True), FileEntry.hash_status != "hashed")
                                    .order_by(FileEntry.id)).all()
-        digester, done = Digester(), 0
+        digester, done = Digester(StreamReader(credentials)), 0
         for start in range(0, len(todo), HASH_COMMIT):
             with db.session() as session:
                 for row in todo[start:start + HASH_COMMIT]:

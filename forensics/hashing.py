@@ -12,6 +12,7 @@ from dfvfs.resolver import resolver
 from forensics import tsk
 from forensics.errors import FileSystemOpenError, ItemError
 from forensics.filetype import TypeIdentifier
+from forensics.image import Credentials, apply_credentials
 from forensics.locator import from_locator
 from forensics.models import ContentDigest
 
@@ -22,10 +23,12 @@ MAGIC_BYTES = 256 * 1024
 class StreamReader:
     """Reads the bytes a locator names; keeps TSK file systems open between calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, credentials: Credentials = ()) -> None:
         self._volumes: dict[str, tsk.TSKVolume] = {}
+        self._credentials = tuple(credentials)
 
     def chunks(self, locator: str, chunk: int = CHUNK) -> Iterator[bytes]:
+        apply_credentials(locator, self._credentials)
         obj = json.loads(locator)
         if obj.get("type_indicator") == definitions.TYPE_INDICATOR_TSK and obj.get("inode") is not None:
             yield from self._tsk_chunks(obj, chunk)

@@ -104,7 +104,8 @@ def raw_path_spec(path: str):
 
 def _unlock_all(scanner: source_scanner.SourceScanner, context: source_scanner.SourceScannerContext,
                 credentials: Credentials) -> None:
-    for path_spec in list(context.locked_scan_nodes):
+    for node in list(context.locked_scan_nodes):
+        path_spec = node.path_spec
         for kind, data in credentials:
             try:
                 if scanner.Unlock(context, path_spec, kind, data):
@@ -112,6 +113,26 @@ def _unlock_all(scanner: source_scanner.SourceScanner, context: source_scanner.S
                     break
             except dfvfs_errors.BackEndError:
                 continue
+
+
+ENCRYPTED_TYPES = (definitions.TYPE_INDICATOR_BDE, definitions.TYPE_INDICATOR_LUKSDE,
+                   definitions.TYPE_INDICATOR_CS)
+
+
+def apply_credentials(locator: str, credentials: Credentials) -> None:
+    """Puts the credentials on dfvfs's key chain for every encrypted layer under ``locator``.
+
+    Each process (an Airflow task, a CLI run) must do this before reopening bytes
+    inside an encrypted volume; dfvfs keeps unlocked keys per process only.
+    """
+    if not credentials:
+        return
+    spec = from_locator(locator)
+    while spec is not None:
+        if spec.type_indicator in ENCRYPTED_TYPES:
+            for kind, data in credentials:
+                resolver.Resolver.key_chain.SetCredential(spec, kind, data)
+        spec = spec.parent
 
 
 def media_path_spec(context: source_scanner.SourceScannerContext, path: str):

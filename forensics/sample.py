@@ -37,6 +37,7 @@ NTFS_PICK = ("docs/readme.txt", "docs/report.pdf", "notes/holiday.jpg", "images/
 TOOL_PACKAGES = {
     "sfdisk": "fdisk", "mkfs.vfat": "dosfstools", "mcopy": "mtools", "mdel": "mtools", "mmd": "mtools",
     "mke2fs": "e2fsprogs", "debugfs": "e2fsprogs", "mkntfs": "ntfs-3g", "ntfscp": "ntfs-3g",
+    "cryptsetup": "cryptsetup-bin",
 }
 
 
@@ -322,3 +323,33 @@ def build_sample_image(dest: Path, *, size_mib: int = 64, with_ntfs: bool = Fals
     partitions = tuple((n, start * MIB, length * MIB, fs) for n, ((fs, _), start, length)
                        in enumerate(zip(layouts, starts, sizes), 1))
     return SampleImage(dest, size_mib * MIB, partitions, tuple(planted))
+
+
+def build_luks_image(dest: Path, inner: Path, password: str) -> Path:
+    """A LUKS1 (aes-xts-plain64) container holding the file-system image ``inner``.
+
+    cryptsetup writes the header with a volume key we choose; the payload is then
+    encrypted here with that key (XTS, 512-byte sectors, plain64 tweak = sector
+    number), which is what dm-crypt would write, so no root or device mapper is needed.
+    """
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    require_tools("cryptsetup")
+    data = inner.read_bytes()
+    volume_key = random.Random(f"luks:{password}").randbytes(64)
+    key_file = dest.with_suffix(".volume-key")
+    key_file.write_bytes(volume_key)
+    payload_sectors = 4096
+    _blank(dest, payload_sectors * SECTOR + len(data))
+    try:
+        _run("cryptsetup", "luksFormat", "--type", "luks1", "--batch-mode", "--cipher", "aes-xts-plain64",
+             "--key-size", "512", "--master-key-file", str(key_file), "--pbkdf-force-iterations", "1000",
+             "--key-file", "-", str(dest), stdin=password.encode())
+    finally:
+        key_file.unlink()
+    with open(dest, "r+b") as handle:
+        handle.seek(payload_sectors * SECTOR)
+        for sector in range(len(data) // SECTOR):
+            encryptor = Cipher(algorithms.AES(volume_key), modes.XTS(sector.to_bytes(16, "little"))).encryptor()
+            handle.write(encryptor.update(data[sector * SECTOR:(sector + 1) * SECTOR]) + encryptor.finalize())
+    return dest

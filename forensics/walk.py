@@ -17,14 +17,16 @@ from dfvfs.resolver import resolver
 
 from forensics import tsk
 from forensics.errors import FileSystemOpenError
+from forensics.image import Credentials, apply_credentials
 from forensics.locator import ChildLocatorFactory, from_locator, to_locator
 from forensics.models import FileRecord, WalkWarning
 
 Walked = FileRecord | WalkWarning
 
 
-def walk_file_system(fs_locator: str) -> Iterator[Walked]:
+def walk_file_system(fs_locator: str, credentials: Credentials = ()) -> Iterator[Walked]:
     """Yields a record per entry of the file system named by ``fs_locator``."""
+    apply_credentials(fs_locator, credentials)
     spec = from_locator(fs_locator)
     try:
         volume = tsk.TSKVolume(spec.parent) if spec.parent else None

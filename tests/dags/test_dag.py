@@ -39,7 +39,6 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("AIRFLOW_HOME", str(home))
         mp.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
         mp.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS))
-        mp.setenv("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
         airflow = str(AIRFLOW_BIN) if AIRFLOW_BIN.exists() else "airflow"
         subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, env=dict(os.environ))
         yield home
