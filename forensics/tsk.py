@@ -46,7 +46,7 @@ class TSKVolume:
             self._file_object = resolver.Resolver.OpenFileObject(volume_spec)
             self.image = TSKFileSystemImage(self._file_object)
             self.fs = pytsk3.FS_Info(self.image)
-        except (OSError, IOError, RuntimeError, dfvfs_errors.BackEndError) as exc:
+        except (OSError, IOError, RuntimeError, dfvfs_errors.Error) as exc:
             raise FileSystemOpenError(f"TSK cannot open the file system: {exc}") from exc
         self.fs_type = FS_TYPE_NAMES.get(int(self.fs.info.ftype), str(int(self.fs.info.ftype)))
         self.root_inum = int(self.fs.info.root_inum)

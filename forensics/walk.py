@@ -9,7 +9,9 @@ walk sees allocated entries only, and a warning says so.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytsk3
 from dfvfs.lib import definitions, errors as dfvfs_errors
@@ -201,7 +203,7 @@ def _walk_dfvfs(fs_locator: str) -> Iterator[Walked]:
                 stack.append((sub, path))
 
 
-def _dfvfs_time(value) -> "tsk.datetime | None":
+def _dfvfs_time(value) -> datetime | None:
     if value is None:
         return None
     micros = value.GetPlasoTimestamp()
@@ -220,8 +222,6 @@ def _dfvfs_records(entry, path: str) -> Iterator[FileRecord]:
                      size=entry.size, has_content=kind == "r", **base)
     for stream in entry.data_streams:
         if stream.name:
-            spec = entry.path_spec.__class__(**{**entry.path_spec.CopyToDict(), "data_stream": stream.name}) \
-                if False else None
             yield FileRecord(
                 locator=_stream_locator(entry, stream.name), path=f"{path}:{stream.name}",
                 name=f"{entry.name}:{stream.name}", size=None, data_stream=stream.name,
@@ -229,7 +229,6 @@ def _dfvfs_records(entry, path: str) -> Iterator[FileRecord]:
 
 
 def _stream_locator(entry, stream: str) -> str:
-    import json
     obj = json.loads(to_locator(entry.path_spec))
     obj["data_stream"] = stream
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
