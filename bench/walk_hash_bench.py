@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # keep bench/ free of __pycache__
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import disk_image  # noqa: E402  (bench/ is not a package; these sit next to this script)
@@ -246,6 +247,9 @@ def target_lines(summary: dict, ours: dict) -> list[str]:
     if not ours.get("available"):
         return [f"ours: not measured -- {ours.get('reason')}",
                 "targets (ours no slower than the toolchain; ours peak RSS < 500 MB): not evaluated"]
+    failed = [s.name for s in ours["steps"] if not s.ok]
+    if failed:
+        return [f"targets not evaluated: ours failed at {failed[0]}"]
     lines = []
     for key, ratio in summary["ratios_ours_over_toolchain"].items():
         wall = ratio["wall_seconds"]
