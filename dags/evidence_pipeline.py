@@ -53,6 +53,12 @@ def _stage(label: str = "") -> Iterator[tuple[Database, RunContext]]:
         db.dispose()
 
 
+def _credentials(params: dict) -> list[tuple[str, str]]:
+    """The run's ``credentials`` param: dfvfs keeps unlocked keys per process, so every task that
+    reopens bytes (scan, walk, hash) puts them on its own key chain."""
+    return [(kind, value) for kind, value in params.get("credentials") or []]
+
+
 @dag(
     dag_id="evidence_pipeline",
     schedule=None,
@@ -83,16 +89,15 @@ def evidence_pipeline() -> None:
     def scan_volumes(exhibit_id: int, params: dict | None = None) -> list[int]:
         from evidence_store import stages
 
-        credentials = [(kind, value) for kind, value in params.get("credentials") or []]
         with _stage() as (db, ctx):
-            return stages.scan(db, exhibit_id, ctx, credentials)
+            return stages.scan(db, exhibit_id, ctx, _credentials(params))
 
     @task(max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
-    def walk(volume_id: int) -> int:
+    def walk(volume_id: int, params: dict | None = None) -> int:
         from evidence_store import stages
 
         with _stage(f"volume {volume_id}") as (db, ctx):
-            return stages.walk(db, volume_id, ctx)
+            return stages.walk(db, volume_id, ctx, credentials=_credentials(params))
 
     @task(trigger_rule="none_failed")  # runs when there was no file system to walk
     def plan_batches(exhibit_id: int) -> list[list[int]]:
@@ -102,11 +107,11 @@ def evidence_pipeline() -> None:
             return stages.plan_batches(db, exhibit_id)
 
     @task(max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
-    def hash_type(exhibit_id: int, id_range: list[int]) -> int:
+    def hash_type(exhibit_id: int, id_range: list[int], params: dict | None = None) -> int:
         from evidence_store import stages
 
         with _stage(f"entries {id_range[0]}-{id_range[1]}") as (db, ctx):
-            return stages.hash_batch(db, exhibit_id, id_range, ctx)
+            return stages.hash_batch(db, exhibit_id, id_range, ctx, credentials=_credentials(params))
 
     @task(trigger_rule="none_failed")  # runs when there was nothing to hash
     def finalize(exhibit_id: int) -> int:

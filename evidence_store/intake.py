@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
+import forensics
+from evidence_store.custody.ledger import Event, append, default_actor
 from evidence_store.db import Database
 from evidence_store.models import Case, Exhibit
 from evidence_store.runs import RunContext, StageFailed, stage_run
@@ -16,12 +18,17 @@ from forensics.image import hash_media, inspect_source
 Progress = Callable[[int], None]
 
 
-def create_case(db: Database, name: str, title: str = "", examiner: str = "") -> Case:
+def create_case(db: Database, name: str, title: str = "", examiner: str = "",
+                actor: tuple[str, str] | None = None) -> Case:
+    actor = actor or default_actor()
     with db.session() as session:
         case = session.scalar(select(Case).where(Case.name == name))
         if case is None:
             case = Case(name=name, title=title, examiner=examiner)
             session.add(case)
+            append(session, Event(action="case-opened", actor=actor[0], actor_role=actor[1], case_name=name,
+                                  idempotency_key=f"case-opened:{name}",
+                                  details={"title": title, "examiner": examiner}))
         return case
 
 
@@ -43,8 +50,14 @@ def add_exhibit(db: Database, case_name: str, number: str, image_path: str, exam
             raise StoreError(f"exhibit {number} of case {case_name} is already registered for "
                              f"{exhibit.image_path}, not {image_path}")
         if exhibit is None:
-            exhibit = Exhibit(case_id=case.id, number=number, examiner=examiner, image_path=image_path)
+            exhibit = Exhibit(case_id=case.id, number=number, examiner=examiner, image_path=image_path,
+                              custodian=examiner)
             session.add(exhibit)
+            append(session, Event(action="intake", actor=ctx.actor, actor_role=ctx.role, case_name=case_name,
+                                  exhibit=number, root_exhibit=number, location=image_path,
+                                  purpose="evidence submitted for processing", to_custodian=examiner,
+                                  idempotency_key=f"intake:{case_name}:{number}:{image_path}",
+                                  details={"examiner": examiner, "expected_sha256": expected_sha256}))
         exhibit.expected_sha256 = expected_sha256.lower() if expected_sha256 else exhibit.expected_sha256
         exhibit.override_reason = override_reason or exhibit.override_reason
         session.flush()
@@ -82,6 +95,7 @@ def verify_exhibit(db: Database, exhibit_id: int, *, ctx: RunContext, force: boo
             exhibit.md5, exhibit.sha1, exhibit.sha256 = digest.md5, digest.sha1, digest.sha256
             exhibit.stored_hashes = info.stored_hashes
             mismatches = _mismatches(exhibit)
+            _record_verification(session, ctx, exhibit, run.id)
             compared = bool(exhibit.expected_sha256) or bool(info.stored_hashes)
             if mismatches and exhibit.override_reason:
                 exhibit.verification = "override"
@@ -98,6 +112,28 @@ def verify_exhibit(db: Database, exhibit_id: int, *, ctx: RunContext, force: boo
                 exhibit.status, exhibit.error = "registered", None
         with db.session() as session:
             _check_verdict(session.get(Exhibit, exhibit_id))
+
+
+def _comparisons(exhibit: Exhibit) -> list[tuple[str, str | None, str, str]]:
+    """(algorithm, known value, computed value, source of the known value) for each check made."""
+    computed = {"md5": exhibit.md5, "sha1": exhibit.sha1, "sha256": exhibit.sha256}
+    checks = [("sha256", exhibit.expected_sha256, exhibit.sha256, "technician")] if exhibit.expected_sha256 else []
+    checks += [(algorithm, stored, computed[algorithm], "stored in image")
+               for algorithm, stored in sorted((exhibit.stored_hashes or {}).items()) if algorithm in computed]
+    return checks or [("sha256", None, exhibit.sha256, "none")]
+
+
+def _record_verification(session, ctx: RunContext, exhibit: Exhibit, run_id: int) -> None:
+    case_name = exhibit.case.name
+    for algorithm, known, computed, source in _comparisons(exhibit):
+        append(session, Event(
+            action="hash-verification", actor=ctx.actor, actor_role=ctx.role, case_name=case_name,
+            exhibit=exhibit.number, hash_algorithm=algorithm, hash_before=known, hash_after=computed,
+            hash_match=(known == computed) if known else None, tool_name=forensics.TOOL_NAME,
+            tool_version=forensics.__version__, details={"compared_with": source, "run_id": run_id,
+                                                          "override_reason": exhibit.override_reason},
+            idempotency_key=f"hash-verification:{case_name}:{exhibit.number}:{algorithm}:{known}:{computed}:"
+                            f"{exhibit.override_reason}"))
 
 
 def _mismatches(exhibit: Exhibit) -> list[str]:

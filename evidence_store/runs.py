@@ -1,6 +1,7 @@
 """Processing runs: which stage ran, with which tool and library versions, and how it ended."""
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,15 +14,31 @@ from evidence_store.db import Database
 from evidence_store.models import ProcessingRun, utcnow
 
 
+def _actor() -> str:
+    from evidence_store.custody.ledger import default_actor
+
+    return default_actor()[0]
+
+
+def _role() -> str:
+    from evidence_store.custody.ledger import default_actor
+
+    return default_actor()[1]
+
+
 @dataclass(frozen=True)
 class RunContext:
     """Who is running the stages: the CLI (one invocation id) or an Airflow task instance."""
 
     orchestrator: str = "cli"
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    actor: str = field(default_factory=_actor)
+    role: str = field(default_factory=_role)
 
     def key(self, stage: str, *parts: object) -> str:
-        return ":".join([self.orchestrator, self.run_id, stage, *map(str, parts)])
+        """Idempotency key of one stage execution; long Airflow run ids are digested to fit."""
+        run_id = self.run_id if len(self.run_id) <= 64 else hashlib.sha256(self.run_id.encode()).hexdigest()
+        return ":".join([self.orchestrator, run_id, stage, *map(str, parts)])
 
 
 def library_versions() -> dict[str, str]:
@@ -58,6 +75,7 @@ def stage_run(db: Database, ctx: RunContext, stage: str, *, case_id: int | None,
         run.library_versions, run.parameters = library_versions(), parameters
         run.orchestrator, run.started_at, run.ended_at = ctx.orchestrator, utcnow(), None
         run.outcome, run.message = "running", None
+        _custody(session, ctx, run, run_key, "stage-start")
     outcome, message = "success", None
     try:
         yield run
@@ -71,3 +89,23 @@ def stage_run(db: Database, ctx: RunContext, stage: str, *, case_id: int | None,
         with db.session() as session:
             row = session.get(ProcessingRun, run.id)
             row.ended_at, row.outcome, row.message = utcnow(), outcome, message
+            _custody(session, ctx, row, run_key, "stage-end")
+
+
+def _custody(session, ctx: RunContext, run: ProcessingRun, run_key: str, action: str) -> None:
+    """The stage's start or outcome as a custody event, in the run row's own transaction."""
+    from evidence_store.custody.ledger import Event, append
+    from evidence_store.models import Exhibit
+
+    exhibit = session.get(Exhibit, run.exhibit_id) if run.exhibit_id else None
+    if exhibit is None:
+        return
+    suffix = f":{run.outcome}" if action == "stage-end" else ""
+    append(session, Event(
+        action=action, actor=ctx.actor, actor_role=ctx.role, case_name=exhibit.case.name,
+        exhibit=exhibit.number, idempotency_key=f"{action}:{run_key}{suffix}", tool_name=run.tool,
+        tool_version=run.tool_version, tool_parameters={"stage": run.stage, "orchestrator": run.orchestrator,
+                                                        "parameters": run.parameters,
+                                                        "libraries": run.library_versions},
+        outcome=run.outcome if action == "stage-end" else None,
+        details={"message": run.message} if action == "stage-end" and run.message else None))

@@ -31,8 +31,12 @@ ENTRY_FIELDS = ("locator", "path", "name", "inode", "allocated", "name_type", "m
 
 
 def register(db: Database, exhibit_id: int, ctx: RunContext) -> int:
-    """Checks the exhibit was verified at intake (hashing it now if it never was)."""
-    verify_exhibit(db, exhibit_id, ctx=ctx)
+    """Checks the exhibit was verified at intake (hashing it now if it never was).
+
+    An exhibit that failed earlier (e.g. its share was not mounted) is inspected
+    again; one halted on a hash mismatch stays halted until overridden.
+    """
+    verify_exhibit(db, exhibit_id, ctx=ctx, force=_exhibit(db, exhibit_id).status == "failed")
     with db.session() as session:
         exhibit = session.get(Exhibit, exhibit_id)
         exhibit.status, exhibit.error = "processing", None

@@ -19,7 +19,7 @@ LAB_CHAIN = "lab"
 REQUIRED: dict[str, tuple[str, ...]] = {
     "case-opened": ("case_name",),
     "intake": ("case_name", "exhibit", "location"),
-    "hash-verification": ("case_name", "exhibit", "hash_algorithm", "hash_after", "hash_match"),
+    "hash-verification": ("case_name", "exhibit", "hash_algorithm", "hash_after"),
     "stage-start": ("case_name", "exhibit", "tool_name", "tool_version"),
     "stage-end": ("case_name", "exhibit", "tool_name", "tool_version", "outcome"),
     "integrity-check": ("case_name", "exhibit", "hash_algorithm", "hash_before", "hash_after", "hash_match"),

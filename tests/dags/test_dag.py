@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,8 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         mp.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
         mp.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS))
         airflow = str(AIRFLOW_BIN) if AIRFLOW_BIN.exists() else "airflow"
-        subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, env=dict(os.environ))
+        migrate = subprocess.run([airflow, "db", "migrate"], capture_output=True, text=True, env=dict(os.environ))
+        assert migrate.returncode == 0, f"airflow db migrate failed:\n{migrate.stderr[-3000:]}"
         yield home
 
 
@@ -68,46 +70,45 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stages, "plan_batches", functools.partial(stages.plan_batches, min_batch=MIN_BATCH))
 
 
-def _new_db(path: Path, image: Path, *, expected_sha256: str | None = None):
-    from evidence_store.db import Database
-    from evidence_store.intake import add_exhibit, create_case
+def _add(db, case: str, image: Path, *, expected_sha256: str | None = None) -> int:
+    """Registers ``image`` as exhibit EX-1 of ``case`` (intake hashes it); returns the exhibit id."""
+    from evidence_store.intake import add_exhibit, create_case, lookup_exhibit
     from evidence_store.runs import StageFailed
 
-    db = Database(f"sqlite:///{path}")
-    db.migrate()
-    create_case(db, "CASE-1")
+    create_case(db, case)
     try:
-        add_exhibit(db, "CASE-1", "EX-1", str(image), "tester", expected_sha256=expected_sha256)
+        add_exhibit(db, case, "EX-1", str(image), "tester", expected_sha256=expected_sha256)
     except StageFailed:
         assert expected_sha256, "intake of the sample image failed"
-    return db
+    return lookup_exhibit(db, case, "EX-1")[1]
 
 
-def _rows(db, model, exclude=("id", "exhibit_id", "volume_id")) -> list[tuple]:
-    """Every column but surrogate ids (file entries get their volume's path instead)."""
+def _rows(db, model, exhibit_id: int) -> list[tuple]:
+    """Every column of the exhibit's rows but surrogate ids (entries carry their volume's path)."""
     from sqlalchemy import select
 
     from evidence_store.models import FileEntry, Volume
 
-    columns = [c for c in model.__table__.columns if c.name not in exclude]
-    query = select(*columns)
+    columns = [c for c in model.__table__.columns if c.name not in ("id", "exhibit_id", "volume_id")]
+    query = select(*columns).where(model.exhibit_id == exhibit_id)
     if model is FileEntry:
         query = query.add_columns(Volume.volume_path).join(Volume, Volume.id == FileEntry.volume_id)
     with db.session() as session:
         return sorted((tuple(row) for row in session.execute(query)), key=repr)
 
 
-def _warnings(db) -> list[tuple]:
+def _warnings(db, exhibit_id: int) -> list[tuple]:
     from sqlalchemy import select
 
     from evidence_store.models import ProcessingWarning as W
 
     with db.session() as session:
-        return sorted(session.execute(select(W.stage, W.severity, W.path, W.message)).all(), key=repr)
+        return sorted(session.execute(select(W.stage, W.severity, W.path, W.message)
+                                      .where(W.exhibit_id == exhibit_id)).all(), key=repr)
 
 
 def _task_instances(home: Path, run_id: str) -> list[tuple[str, int, str, int, str | None]]:
-    with sqlite3.connect(home / "airflow.db") as conn:
+    with closing(sqlite3.connect(home / "airflow.db")) as conn:
         return conn.execute("SELECT task_id, map_index, state, try_number, rendered_map_index FROM task_instance "
                             "WHERE dag_id = ? AND run_id = ? ORDER BY task_id, map_index",
                             (DAG_ID, run_id)).fetchall()
@@ -124,36 +125,36 @@ def test_dagbag_imports(dagbag) -> None:
     assert dag.get_task("finalize").upstream_task_ids == {"register", "hash_type"}
 
 
-def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, tmp_path: Path,
+def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
                              monkeypatch: pytest.MonkeyPatch, small_batches: None) -> None:
+    """One case database (SQLite, and PostgreSQL when reachable), the same image as two exhibits:
+    one processed by ``dag.test()``, one by ``forensics process``; their rows must be equal."""
     from sqlalchemy import func, select
 
     from evidence_store import stages
-    from evidence_store.intake import lookup_exhibit
     from evidence_store.models import Exhibit, FileEntry, ProcessingRun, Volume
     from evidence_store.pipeline import process_exhibit
 
-    dag_db = _new_db(tmp_path / "dag.db", disk_image)
-    monkeypatch.setenv("FORENSICS_DATABASE_URL", dag_db.url)
-    dag_run = dagbag.dags[DAG_ID].test(run_conf={"case": "CASE-1", "exhibit": "EX-1"})
+    dag_exhibit = _add(db, "CASE-DAG", disk_image)
+    monkeypatch.setenv("FORENSICS_DATABASE_URL", db.url)
+    dag_run = dagbag.dags[DAG_ID].test(run_conf={"case": "CASE-DAG", "exhibit": "EX-1"})
     assert dag_run.state == "success"
 
-    cli_db = _new_db(tmp_path / "cli.db", disk_image)
-    _, cli_exhibit = lookup_exhibit(cli_db, "CASE-1", "EX-1")
-    assert process_exhibit(cli_db, cli_exhibit)["status"] == "complete"
+    cli_exhibit = _add(db, "CASE-CLI", disk_image)
+    assert process_exhibit(db, cli_exhibit)["status"] == "complete"
 
-    _, dag_exhibit = lookup_exhibit(dag_db, "CASE-1", "EX-1")
-    for db, exhibit_id in ((dag_db, dag_exhibit), (cli_db, cli_exhibit)):
-        with db.session() as session:
-            assert session.get(Exhibit, exhibit_id).status == "complete"
-    assert _rows(dag_db, Volume) == _rows(cli_db, Volume)
-    assert _rows(dag_db, FileEntry) == _rows(cli_db, FileEntry)
-    assert _warnings(dag_db) == _warnings(cli_db)
+    with db.session() as session:
+        assert session.get(Exhibit, dag_exhibit).status == "complete"
+    assert _rows(db, Volume, dag_exhibit) == _rows(db, Volume, cli_exhibit)
+    assert _rows(db, FileEntry, dag_exhibit) == _rows(db, FileEntry, cli_exhibit)
+    assert _warnings(db, dag_exhibit) == _warnings(db, cli_exhibit)
 
-    batches = stages.plan_batches(dag_db, dag_exhibit)
-    with dag_db.session() as session:
-        hashed = session.scalar(select(func.count()).select_from(FileEntry).where(FileEntry.hash_status == "hashed"))
-        filesystems = session.scalar(select(func.count()).select_from(Volume).where(Volume.kind == "filesystem"))
+    batches = stages.plan_batches(db, dag_exhibit)
+    with db.session() as session:
+        hashed = session.scalar(select(func.count()).select_from(FileEntry).where(
+            FileEntry.exhibit_id == dag_exhibit, FileEntry.hash_status == "hashed"))
+        filesystems = session.scalar(select(func.count()).select_from(Volume).where(
+            Volume.exhibit_id == dag_exhibit, Volume.kind == "filesystem"))
         runs = session.execute(select(ProcessingRun.stage, ProcessingRun.outcome, ProcessingRun.run_key)
                                .where(ProcessingRun.orchestrator == "airflow")).all()
     assert hashed > MIN_BATCH and len(batches) > 1 and filesystems >= 2
@@ -168,13 +169,12 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, tmp_p
     assert {state for _, _, state, *_ in tis} == {"success"}
 
 
-def test_halted_exhibit_fails_without_retry(dagbag, airflow_home: Path, disk_image: Path, tmp_path: Path,
+def test_halted_exhibit_fails_without_retry(dagbag, airflow_home: Path, disk_image: Path, db,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A hash mismatch recorded at intake fails ``register`` once (no retries); nothing else runs."""
-    from evidence_store.intake import lookup_exhibit
     from evidence_store.models import Exhibit, FileEntry
 
-    db = _new_db(tmp_path / "halted.db", disk_image, expected_sha256="0" * 64)
+    exhibit_id = _add(db, "CASE-1", disk_image, expected_sha256="0" * 64)
     monkeypatch.setenv("FORENSICS_DATABASE_URL", db.url)
     dag_run = dagbag.dags[DAG_ID].test(run_conf={"case": "CASE-1", "exhibit": "EX-1"})
     assert dag_run.state == "failed"
@@ -182,7 +182,78 @@ def test_halted_exhibit_fails_without_retry(dagbag, airflow_home: Path, disk_ima
     states = {t: (state, tries) for t, _, state, tries, _ in _task_instances(airflow_home, dag_run.run_id)}
     assert states["register"] == ("failed", 1)
     assert all(state == "upstream_failed" for t, (state, _) in states.items() if t != "register")
-    _, exhibit_id = lookup_exhibit(db, "CASE-1", "EX-1")
     with db.session() as session:
         assert session.get(Exhibit, exhibit_id).status == "halted"
         assert session.query(FileEntry).count() == 0
+
+
+def test_nothing_to_walk_still_finalizes(dagbag, airflow_home: Path, disk_image: Path, sqlite_db,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """No file system to walk (say every volume stayed locked): the empty mapped tasks are skipped
+    and the exhibit is still finalized, as ``forensics process`` does."""
+    from evidence_store import stages
+    from evidence_store.models import Exhibit
+
+    real_scan = stages.scan
+
+    def scan_finding_no_file_system(*args, **kwargs) -> list[int]:
+        real_scan(*args, **kwargs)  # the volumes are recorded; none is handed to walk
+        return []
+
+    monkeypatch.setattr(stages, "scan", scan_finding_no_file_system)
+    exhibit_id = _add(sqlite_db, "CASE-1", disk_image)
+    monkeypatch.setenv("FORENSICS_DATABASE_URL", sqlite_db.url)
+    dag_run = dagbag.dags[DAG_ID].test(run_conf={"case": "CASE-1", "exhibit": "EX-1"})
+    assert dag_run.state == "success"
+
+    states = {t: state for t, _, state, *_ in _task_instances(airflow_home, dag_run.run_id)}
+    assert states == {"register": "success", "scan_volumes": "success", "walk": "skipped",
+                      "plan_batches": "success", "hash_type": "skipped", "finalize": "success"}
+    with sqlite_db.session() as session:
+        assert session.get(Exhibit, exhibit_id).status == "complete"
+
+
+def test_credentials_reach_every_stage_that_reads_bytes(dagbag, airflow_home: Path, sqlite_db, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A LUKS volume is unlocked with the run's ``credentials`` param: scan, walk and hash each get
+    them (an Airflow task is a process of its own), and the secret is never written to the case DB."""
+    import hashlib
+    import inspect
+
+    from sqlalchemy import select
+
+    from evidence_store import stages
+    from evidence_store.models import FileEntry, ProcessingRun, ProcessingWarning
+    from forensics.sample import build_ext4_image, build_luks_image, sample_files
+
+    try:
+        require_tools("cryptsetup", "mke2fs", "debugfs")
+    except SampleToolMissing as missing:
+        pytest.skip(str(missing))
+    password = "s3cret-pass"
+    files = sample_files(1)
+    image = build_luks_image(tmp_path / "luks.img", build_ext4_image(tmp_path / "inner.img", files, size_mib=8),
+                             password)
+    seen: dict[str, list] = {}
+    for name in ("scan", "walk", "hash_batch"):
+        def spy(*args, _real=getattr(stages, name), _name=name, **kwargs):
+            bound = inspect.signature(_real).bind(*args, **kwargs)
+            seen.setdefault(_name, []).append(list(bound.arguments.get("credentials", ())))
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(stages, name, spy)
+
+    exhibit_id = _add(sqlite_db, "CASE-1", image)
+    monkeypatch.setenv("FORENSICS_DATABASE_URL", sqlite_db.url)
+    dag_run = dagbag.dags[DAG_ID].test(run_conf={"case": "CASE-1", "exhibit": "EX-1",
+                                                 "credentials": [["password", password]]})
+    assert dag_run.state == "success"
+
+    assert set(seen) == {"scan", "walk", "hash_batch"}
+    assert all(calls == [[("password", password)]] * len(calls) for calls in seen.values())
+    with sqlite_db.session() as session:
+        hashes = dict(session.execute(select(FileEntry.path, FileEntry.sha256)
+                                      .where(FileEntry.exhibit_id == exhibit_id)).all())
+        recorded = repr(session.execute(select(ProcessingRun.parameters, ProcessingRun.message)).all())
+        recorded += repr(session.execute(select(ProcessingWarning.message)).all())
+    assert {"/" + p: hashlib.sha256(c).hexdigest() for p, c in files.items()}.items() <= hashes.items()
+    assert password not in recorded

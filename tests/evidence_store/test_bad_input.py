@@ -121,8 +121,8 @@ def test_walk_that_dies_midway_keeps_what_was_walked(case_db, sample_image, monk
 
     from forensics.walk import walk_file_system as real
 
-    def dying_walk(locator):
-        for index, record in enumerate(real(locator)):
+    def dying_walk(locator, credentials=()):
+        for index, record in enumerate(real(locator, credentials)):
             if index == 5:
                 raise OSError("simulated read error on the device")
             yield record

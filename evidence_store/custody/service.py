@@ -1,0 +1,112 @@
+"""Custody operations the CLI, the stages and reports call."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from evidence_store.custody.canonical import HASHED_FIELDS
+from evidence_store.custody.ledger import CustodyError, Event, append, default_actor
+from evidence_store.custody.signing import sign_checkpoint, load_private, trusted_keys
+from evidence_store.custody.verify import Report, verify_chain
+from evidence_store.db import Database
+from evidence_store.models import CustodyCheckpoint, CustodyEvent, Exhibit
+from evidence_store.store import get_case, get_exhibit
+
+ROW_FIELDS = HASHED_FIELDS + ("event_hash",)
+
+
+def event_rows(session: Session, chain: str) -> Iterator[dict[str, Any]]:
+    """The chain's events in sequence order, streamed."""
+    columns = [getattr(CustodyEvent, name) for name in ROW_FIELDS]
+    query = select(*columns).where(CustodyEvent.chain == chain).order_by(CustodyEvent.seq)
+    for row in session.execute(query.execution_options(yield_per=5000)):
+        yield dict(zip(ROW_FIELDS, row))
+
+
+def checkpoint_rows(session: Session, chain: str) -> list[dict[str, Any]]:
+    rows = session.scalars(select(CustodyCheckpoint).where(CustodyCheckpoint.chain == chain)
+                           .order_by(CustodyCheckpoint.seq, CustodyCheckpoint.id))
+    return [{"chain": r.chain, "seq": r.seq, "head_hash": r.head_hash, "signed_at": r.signed_at,
+             "key_fingerprint": r.key_fingerprint, "signature": r.signature} for r in rows]
+
+
+def chains(session: Session) -> list[str]:
+    names = set(session.scalars(select(CustodyEvent.chain).distinct()))
+    names |= set(session.scalars(select(CustodyCheckpoint.chain).distinct()))
+    return sorted(names)
+
+
+def verify(db: Database, chain: str | None = None, trusted_files: list[Path] = ()) -> tuple[list[Report], str]:
+    """Verifies one chain (a case name, or 'lab') or every chain in the database."""
+    with db.session() as session:
+        keys, anchor = trusted_keys(session, list(trusted_files))
+        names = [chain] if chain else chains(session)
+        reports = [verify_chain(name, event_rows(session, name), checkpoint_rows(session, name), keys)
+                   for name in names]
+    return reports, anchor
+
+
+def checkpoint(db: Database, chain: str | None = None) -> list[CustodyCheckpoint]:
+    key = load_private()
+    if key is None:
+        raise CustodyError("no signing key: create one with 'forensics custody keygen'")
+    with db.session() as session:
+        return [cp for name in ([chain] if chain else chains(session))
+                if (cp := sign_checkpoint(session, name, key)) is not None]
+
+
+def auto_checkpoint(session: Session, chain: str) -> None:
+    """The periodic checkpoint (end of each processing run), when the lab key is here."""
+    key = load_private()
+    if key is not None:
+        try:
+            sign_checkpoint(session, chain, key)
+        except CustodyError:
+            return  # key not registered in this database: nothing to sign with
+
+
+def transfer(db: Database, case_name: str, exhibit: str, *, from_custodian: str, to_custodian: str,
+             purpose: str, location: str | None = None, authority: str | None = None,
+             witness: str | None = None, seals_removed: tuple[str, ...] = (), seals_applied: tuple[str, ...] = (),
+             seal_intact: bool | None = None, occurred: datetime | None = None,
+             actor: tuple[str, str] | None = None) -> CustodyEvent:
+    """Hands an exhibit from one custodian to another; the holder on record must match."""
+    actor = actor or default_actor()
+    with db.session() as session:
+        row = get_exhibit(session, case_name, exhibit)
+        if row.custodian and row.custodian != from_custodian:
+            raise CustodyError(f"exhibit {exhibit} is held by {row.custodian!r}, not {from_custodian!r}")
+        row.custodian = to_custodian
+        when = occurred.isoformat() if occurred else "now"
+        return append(session, Event(
+            action="transfer", actor=actor[0], actor_role=actor[1], case_name=case_name, exhibit=exhibit,
+            idempotency_key=f"transfer:{case_name}:{exhibit}:{from_custodian}:{to_custodian}:{when}:{purpose}",
+            from_custodian=from_custodian, to_custodian=to_custodian, purpose=purpose, location=location,
+            authority=authority, witness=witness, seals_removed=tuple(seals_removed) or None,
+            seals_applied=tuple(seals_applied) or None, seal_intact=seal_intact, occurred=occurred))
+
+
+def review(db: Database, case_name: str, exhibit: str, reason: str, actor: tuple[str, str] | None = None) -> None:
+    """A reviewer accepts an exhibit's results after an integrity mismatch was examined."""
+    actor = actor or default_actor()
+    with db.session() as session:
+        row = get_exhibit(session, case_name, exhibit)
+        row.results_trusted = True
+        append(session, Event(action="review", actor=actor[0], actor_role=actor[1], case_name=case_name,
+                              exhibit=exhibit, purpose=reason,
+                              idempotency_key=f"review:{case_name}:{exhibit}:{datetime.now().isoformat()}"))
+
+
+def log(db: Database, case_name: str) -> list[dict[str, Any]]:
+    with db.session() as session:
+        get_case(session, case_name)
+        return list(event_rows(session, case_name))
+
+
+def exhibit_row(session: Session, case_name: str, exhibit: str) -> Exhibit:
+    return get_exhibit(session, case_name, exhibit)
