@@ -168,7 +168,9 @@ def evidence_list(case_name: str) -> None:
 @click.option("--exhibit", required=True)
 @click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE",
               help="Key for an encrypted volume (password, recovery_password, startup_key, key_data). Repeatable.")
-def process(case_name: str, exhibit: str, credentials: tuple[str, ...]) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes hashing in parallel (default: one per CPU).")
+def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers: int | None) -> None:
     """Run every stage on an exhibit: scan volumes, walk, hash and type."""
     from evidence_store.pipeline import process_exhibit
 
@@ -177,7 +179,8 @@ def process(case_name: str, exhibit: str, credentials: tuple[str, ...]) -> None:
     try:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
         with progress_bars() as bars:
-            summary = process_exhibit(db, exhibit_id, credentials=creds, progress=RichProgress(bars))
+            summary = process_exhibit(db, exhibit_id, credentials=creds, progress=RichProgress(bars),
+                                      workers=workers)
     except (StageFailed, StoreError) as exc:
         fail(f"case {case_name}: {exc}")
     print_summary(db, case_name, summary)

@@ -24,6 +24,7 @@ def default_url() -> str:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None  # transactions are begun below, not by pysqlite
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -41,6 +42,9 @@ class Database:
         self.engine: Engine = create_engine(self.url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            # BEGIN IMMEDIATE: writers (CLI workers, Airflow tasks) queue on the write lock
+            # instead of failing on a stale snapshot, so custody appends stay serialized.
+            event.listen(self.engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -1,12 +1,18 @@
 """``forensics process``: the DAG's stages run in-process, in the DAG's order."""
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Protocol
 
 from evidence_store import stages
 from evidence_store.db import Database
 from evidence_store.runs import RunContext
+
+
+PARALLEL_THRESHOLD = 2000   # below this, starting worker processes costs more than it saves
 
 
 class Progress(Protocol):
@@ -19,7 +25,8 @@ class _Silent:
 
 
 def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None,
-                    credentials: stages.Credentials = (), progress: Progress | None = None) -> dict:
+                    credentials: stages.Credentials = (), progress: Progress | None = None,
+                    workers: int | None = None) -> dict:
     """register -> scan -> walk (per volume) -> hash/type (per batch) -> finalize."""
     ctx = ctx or RunContext()
     progress = progress or _Silent()
@@ -29,10 +36,37 @@ def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None
     for volume_id in volume_ids:
         stages.walk(db, volume_id, ctx, tick, credentials)
     batches = stages.plan_batches(db, exhibit_id)
-    tick = progress.phase("hash + type", _pending(db, exhibit_id))
-    for id_range in batches:
-        stages.hash_batch(db, exhibit_id, id_range, ctx, tick, credentials)
+    pending = _pending(db, exhibit_id)
+    tick = progress.phase("hash + type", pending)
+    workers = min(workers or os.cpu_count() or 1, len(batches))
+    if workers > 1 and pending >= PARALLEL_THRESHOLD:
+        _hash_in_workers(db, exhibit_id, batches, ctx, credentials, tick, workers)
+    else:
+        for id_range in batches:
+            stages.hash_batch(db, exhibit_id, id_range, ctx, tick, credentials)
     return stages.finalize(db, exhibit_id, ctx)
+
+
+def _hash_in_workers(db: Database, exhibit_id: int, batches: list[list[int]], ctx: RunContext,
+                     credentials: stages.Credentials, tick: Callable[[int], None], workers: int) -> None:
+    """Hash batches in worker processes, as Airflow's mapped tasks would run them."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_hash_worker, db.url, exhibit_id, id_range, ctx, tuple(credentials))
+                   for id_range in batches]
+        for future in as_completed(futures):
+            tick(future.result())
+
+
+_worker_db: Database | None = None
+
+
+def _hash_worker(url: str, exhibit_id: int, id_range: list[int], ctx: RunContext,
+                 credentials: tuple) -> int:
+    global _worker_db
+    if _worker_db is None or _worker_db.url != url:
+        _worker_db = Database(url)
+    return stages.hash_batch(_worker_db, exhibit_id, id_range, ctx, None, credentials)
 
 
 def _pending(db: Database, exhibit_id: int) -> int:

@@ -17,7 +17,7 @@ from evidence_store.runs import RunContext, StageFailed, stage_run
 from evidence_store.store import record_warning, upsert
 from forensics.errors import ImageError, ItemError
 from forensics.locator import locator_key
-from forensics.models import FileRecord, WalkWarning
+from forensics.models import ContentDigest, FileRecord, WalkWarning
 
 WRITE_BATCH = 2000
 HASH_COMMIT = 200
@@ -180,31 +180,46 @@ def hash_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunC
                                    .order_by(FileEntry.id)).all()
         digester, done = Digester(StreamReader(credentials)), 0
         for start in range(0, len(todo), HASH_COMMIT):
+            chunk = todo[start:start + HASH_COMMIT]
+            results = [_digest(digester, row) for row in chunk]   # read outside any transaction
             with db.session() as session:
-                for row in todo[start:start + HASH_COMMIT]:
-                    _hash_one(session, digester, exhibit_id, run.id, *row)
-                    done += 1
+                _write_digests(session, exhibit_id, run.id, chunk, results)
+            done += len(chunk)
             if tick:
-                tick(len(todo[start:start + HASH_COMMIT]))
+                tick(len(chunk))
         return done
 
 
-def _hash_one(session, digester, exhibit_id, run_id, entry_id, locator, path, volume_id, size) -> None:
+def _digest(digester, row) -> ContentDigest | ItemError:
     try:
-        digest = digester.digest(locator, path)
+        return digester.digest(row.locator, row.path)
     except ItemError as exc:
-        session.execute(update(FileEntry).where(FileEntry.id == entry_id).values(hash_status="unreadable"))
-        record_warning(session, exhibit_id, "hash", f"cannot read {path}: {exc}", path=path,
-                       run_id=run_id, volume_id=volume_id, file_entry_id=entry_id)
-        return
-    session.execute(update(FileEntry).where(FileEntry.id == entry_id).values(
-        md5=digest.md5, sha1=digest.sha1, sha256=digest.sha256, bytes_hashed=digest.size,
-        mime_type=digest.mime_type, description=digest.description,
-        extension_mismatch=digest.extension_mismatch, hash_status="hashed"))
-    if size is not None and digest.size != size:
-        record_warning(session, exhibit_id, "hash", f"{path}: read {digest.size} of {size} bytes (the file "
-                       "system holds no data for the rest, e.g. sparse or uninitialized); hashes cover what "
-                       "was read", path=path, run_id=run_id, volume_id=volume_id, file_entry_id=entry_id)
+        return exc
+
+
+def _write_digests(session, exhibit_id: int, run_id: int, rows, results) -> None:
+    """One executemany UPDATE by primary key for the chunk, plus warnings for what failed."""
+    updates = []
+    for row, result in zip(rows, results):
+        if isinstance(result, ItemError):
+            updates.append({"id": row.id, "hash_status": "unreadable"})
+            record_warning(session, exhibit_id, "hash", f"cannot read {row.path}: {result}", path=row.path,
+                           run_id=run_id, volume_id=row.volume_id, file_entry_id=row.id)
+            continue
+        updates.append({"id": row.id, "md5": result.md5, "sha1": result.sha1, "sha256": result.sha256,
+                        "bytes_hashed": result.size, "mime_type": result.mime_type,
+                        "description": result.description, "extension_mismatch": result.extension_mismatch,
+                        "hash_status": "hashed"})
+        if row.size is not None and result.size != row.size:
+            record_warning(session, exhibit_id, "hash", f"{row.path}: read {result.size} of {row.size} bytes "
+                           "(the file system holds no data for the rest, e.g. sparse or uninitialized); "
+                           "hashes cover what was read", path=row.path, run_id=run_id,
+                           volume_id=row.volume_id, file_entry_id=row.id)
+    hashed = [u for u in updates if u["hash_status"] == "hashed"]
+    failed = [u for u in updates if u["hash_status"] != "hashed"]
+    for group in (hashed, failed):
+        if group:
+            session.execute(update(FileEntry), group)
 
 
 def finalize(db: Database, exhibit_id: int, ctx: RunContext) -> dict[str, int | str]:

@@ -29,13 +29,13 @@ def upsert(session: Session, model, rows: Sequence[dict[str, Any]], keys: Sequen
     """INSERT ... ON CONFLICT (keys) DO UPDATE (or DO NOTHING when ``update`` is empty)."""
     if not rows:
         return
-    statement = insert_for(session, model).values(list(rows))
+    statement = insert_for(session, model)
     if update:
         statement = statement.on_conflict_do_update(
             index_elements=list(keys), set_={c: statement.excluded[c] for c in update})
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(statement)
+    session.execute(statement, list(rows))  # executemany: one compiled statement for the batch
 
 
 def get_case(session: Session, name: str) -> Case:

@@ -4,15 +4,39 @@ from __future__ import annotations
 import mimetypes
 import posixpath
 
+# Python's built-in table only (not /etc/mime.types), so results do not depend on the machine.
+TYPES = mimetypes.MimeTypes(filenames=())
 # Content types too generic to contradict any extension.
 GENERIC = {"application/octet-stream", "text/plain", "inode/x-empty", "application/x-empty", ""}
-# Extensions whose registered MIME type differs from libmagic's name for the same content.
-ALIASES = {
-    "image/jpg": "image/jpeg", "image/x-ms-bmp": "image/bmp", "image/x-bmp": "image/bmp",
-    "application/x-zip-compressed": "application/zip", "application/x-pdf": "application/pdf",
-    "text/x-c": "text/x-csrc", "application/javascript": "text/javascript",
-    "application/x-javascript": "text/javascript",
-}
+# Names libmagic and Python's mimetypes table give to the same kind of content.
+EQUIVALENT = [
+    {"image/jpeg", "image/jpg", "image/pjpeg"},
+    {"image/bmp", "image/x-ms-bmp", "image/x-bmp"},
+    {"application/zip", "application/x-zip-compressed"},
+    {"application/pdf", "application/x-pdf"},
+    {"application/gzip", "application/x-gzip"},
+    {"application/x-python-code", "application/x-bytecode.python"},
+    {"font/ttf", "font/sfnt", "application/x-font-ttf", "font/otf", "application/vnd.ms-opentype"},
+    {"application/java-vm", "application/x-java-applet", "application/java"},
+    {"application/x-msdownload", "application/vnd.microsoft.portable-executable", "application/x-dosexec"},
+    {"image/vnd.microsoft.icon", "image/x-icon"},
+    {"audio/mpeg", "audio/mp3"},
+]
+# Text formats libmagic often names by what the text looks like (code, markup, config):
+# a text file under any text extension is not a contradiction.
+TEXTUAL = {"application/javascript", "application/json", "application/xml", "application/x-sh",
+           "application/x-shellscript", "application/x-php", "application/x-perl", "application/x-ruby",
+           "application/x-python", "application/vnd.hp-HPGL", "application/x-wine-extension-ini",
+           "application/x-awk", "application/x-tex", "application/x-troff", "application/sql",
+           "application/x-ndjson", "application/toml", "application/yaml", "message/rfc822"}
+
+
+def _same(a: str, b: str) -> bool:
+    return a == b or any(a in group and b in group for group in EQUIVALENT)
+
+
+def _textual(mime: str) -> bool:
+    return mime.startswith("text/") or mime in TEXTUAL
 
 
 class TypeIdentifier:
@@ -25,36 +49,35 @@ class TypeIdentifier:
         self._text = magic.Magic()
         self.version = f"libmagic {magic.version()}" if hasattr(magic, "version") else "libmagic"
 
-    def identify(self, head: bytes, name: str) -> tuple[str, str, bool]:
-        """(mime type, description, extension contradicts content) for a file's first bytes."""
+    def identify_content(self, head: bytes) -> tuple[str, str]:
+        """(mime type, description) for a file's first bytes."""
         if not head:
-            return "inode/x-empty", "empty", False
-        mime = self._mime.from_buffer(head)
-        description = self._text.from_buffer(head)
+            return "inode/x-empty", "empty"
+        return self._mime.from_buffer(head), self._text.from_buffer(head)
+
+    def identify(self, head: bytes, name: str) -> tuple[str, str, bool]:
+        """(mime type, description, extension contradicts content)."""
+        mime, description = self.identify_content(head)
         return mime, description, extension_mismatch(name, mime)
-
-
-def _normal(mime: str) -> str:
-    return ALIASES.get(mime, mime)
 
 
 def extension_mismatch(name: str, mime: str) -> bool:
     """True when the name's extension names a type the content is not.
 
     Only flagged where both sides are specific: an unknown extension, a generic
-    content type, or text content under a text extension never count.
+    type on either side, text under a text extension, or ZIP content under an
+    office/archive extension built on ZIP never count.
     """
     ext = posixpath.splitext(name)[1].lower()
-    if not ext or _normal(mime) in GENERIC:
+    if not ext or mime in GENERIC:
         return False
-    expected = mimetypes.types_map.get(ext) or mimetypes.common_types.get(ext)
-    if expected is None:
+    expected = TYPES.types_map[True].get(ext) or TYPES.types_map[False].get(ext)
+    if expected is None or expected in GENERIC:
         return False
-    if _normal(expected) == _normal(mime) or ext in mimetypes.guess_all_extensions(mime):
+    if _same(expected, mime) or ext in TYPES.guess_all_extensions(mime):
         return False
-    expected_major, content_major = expected.split("/")[0], mime.split("/")[0]
-    if expected_major == content_major == "text":
+    if _textual(expected) and _textual(mime):
         return False
-    if _normal(mime) == "application/zip" and expected.startswith("application/vnd."):
-        return False  # OOXML/ODF containers are ZIP files libmagic may not look into
+    if mime == "application/zip" and (expected.startswith("application/vnd.") or "java-archive" in expected):
+        return False  # OOXML/ODF/JAR containers are ZIP files libmagic may not look into
     return True
