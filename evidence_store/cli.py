@@ -300,5 +300,54 @@ def demo(workdir: str) -> None:
     out.print(f"  list them: forensics {db_flag}files --case DEMO-001 --exhibit EX-1 [--deleted] [--json]")
 
 
+@evidence.command("review")
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", required=True)
+@click.option("--reason", required=True, help="Why the results may be trusted again (recorded).")
+def evidence_review(case_name: str, exhibit: str, reason: str) -> None:
+    """Accept an exhibit's results after an integrity mismatch was examined."""
+    from evidence_store.custody.service import review
+
+    try:
+        review(database(), case_name, exhibit, reason)
+    except StoreError as exc:
+        fail(str(exc))
+    out.print(f"exhibit {exhibit}: results marked as reviewed and trusted")
+
+
+@main.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", required=True)
+@click.option("--file-id", type=int, required=True, help="Entry id, from 'forensics files --json'.")
+@click.option("--purpose", required=True, help="Why the content is being viewed (recorded in the custody log).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the bytes here (default: standard output).")
+def content(case_name: str, exhibit: str, file_id: int, purpose: str, output: Path | None) -> None:
+    """Read a file's content out of the image; every view is a custody event."""
+    from evidence_store.viewing import view_content
+
+    db = database()
+    try:
+        chunks = view_content(db, case_name, exhibit, file_id, purpose)
+        if output:
+            with open(output, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+        else:
+            for chunk in chunks:
+                sys.stdout.buffer.write(chunk)
+    except (StoreError, StageFailed) as exc:
+        fail(f"case {case_name}: {exc}")
+
+
+def _register_groups() -> None:
+    from evidence_store.cli_custody import custody
+
+    main.add_command(custody)
+
+
+_register_groups()
+
+
 if __name__ == "__main__":
     main()

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import func, select, text, update
 
 from evidence_store.db import Database
+from evidence_store.custody.ledger import Event, append
+from evidence_store.custody.service import auto_checkpoint
 from evidence_store.intake import fail_exhibit, verify_exhibit
 from evidence_store.models import Exhibit, FileEntry, ProcessingWarning, Volume
 from evidence_store.runs import RunContext, StageFailed, stage_run
@@ -223,14 +225,34 @@ def _write_digests(session, exhibit_id: int, run_id: int, rows, results) -> None
 
 
 def finalize(db: Database, exhibit_id: int, ctx: RunContext) -> dict[str, int | str]:
-    """Marks the exhibit complete and returns a summary of what was recorded."""
+    """Re-hashes the image, compares with intake, marks the exhibit complete, signs a checkpoint."""
+    from forensics.image import hash_media, inspect_source
+
     exhibit = _exhibit(db, exhibit_id)
-    with stage_run(db, ctx, "finalize", case_id=exhibit.case_id, exhibit_id=exhibit_id, parameters={}):
-        summary = summarize(db, exhibit_id)
+    with stage_run(db, ctx, "finalize", case_id=exhibit.case_id, exhibit_id=exhibit_id,
+                   parameters={"rehash": "sha256"}) as run:
+        try:
+            after = hash_media(inspect_source(exhibit.image_path)).sha256
+        except ImageError as exc:
+            after, problem = None, str(exc)
+        else:
+            problem = None if after == exhibit.sha256 else (
+                f"the image's SHA-256 is now {after}, it was {exhibit.sha256} at intake")
         with db.session() as session:
             row = session.get(Exhibit, exhibit_id)
             row.status = "complete"
-        summary["status"] = "complete"
+            if problem:
+                row.results_trusted = False
+                record_warning(session, exhibit_id, "finalize", f"integrity check failed: {problem}; results "
+                               "are untrusted until reviewed (forensics evidence review)", severity="error",
+                               run_id=run.id)
+            append(session, Event(
+                action="integrity-check", actor=ctx.actor, actor_role=ctx.role, case_name=row.case.name,
+                exhibit=row.number, hash_algorithm="sha256", hash_before=row.sha256, hash_after=after or "unreadable",
+                hash_match=after == row.sha256, details={"run_id": run.id, "problem": problem},
+                idempotency_key=f"integrity-check:{run.run_key}"))
+            auto_checkpoint(session, row.case.name)
+        summary = summarize(db, exhibit_id)
         return summary
 
 
@@ -250,6 +272,7 @@ def summarize(db: Database, exhibit_id: int) -> dict[str, int | str]:
             "extension_mismatches": count(FileEntry.extension_mismatch.is_(True)),
             "warnings": session.scalar(select(func.count()).select_from(ProcessingWarning).where(
                 ProcessingWarning.exhibit_id == exhibit_id)) or 0,
+            "results_trusted": exhibit.results_trusted,
         }
 
 

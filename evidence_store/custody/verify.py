@@ -77,11 +77,12 @@ def verify_chain(chain: str, events: Iterable[dict[str, Any]], checkpoints: list
     pending: deque[dict[str, Any]] = deque()
     stream = _peekable(iter(events), pending)
     expected, prev_hash, previous = 1, GENESIS, None
+    recent: deque[tuple[int, str | None]] = deque(maxlen=SEARCH_WINDOW)  # (seq, exhibit) just passed
     for row in stream:
         report.events += 1
         report.last_seq = row["seq"]
         if not report.problems:
-            problem = _check_row(row, expected, prev_hash, previous, pending, stream)
+            problem = _check_row(row, expected, prev_hash, previous, stream, recent)
             if problem:
                 report.problems.append(problem)
         for checkpoint in signed.get(row["seq"], ()):
@@ -93,6 +94,7 @@ def verify_chain(chain: str, events: Iterable[dict[str, Any]], checkpoints: list
                     "rewritten after that checkpoint was signed"))
             checkpoint["_seen"] = checkpoint["head_hash"] == row["event_hash"]
         expected, prev_hash, previous = row["seq"] + 1, row["event_hash"], row
+        recent.append((row["seq"], row.get("exhibit")))
     for seq in sorted(signed):
         report.last_checkpoint_seq = max(report.last_checkpoint_seq, seq)
         if seq > report.last_seq:
@@ -110,7 +112,7 @@ def _after_last_good(signed: dict[int, list[dict]], seq: int, checkpoint: dict) 
     return (max(earlier) + 1) if earlier else 1
 
 
-def _check_row(row, expected, prev_hash, previous, pending, stream) -> Problem | None:
+def _check_row(row, expected, prev_hash, previous, stream, recent) -> Problem | None:
     seq, exhibit = row["seq"], row.get("exhibit")
     if seq != expected:
         return Problem("deleted", expected, previous.get("exhibit") if previous else None,
@@ -133,8 +135,9 @@ def _check_row(row, expected, prev_hash, previous, pending, stream) -> Problem |
                                    f"{seq}, and the original event {seq} sits at {later['seq']}")
             return Problem("deleted", seq, exhibit, f"event(s) {seq}..{original - 1} were deleted and the "
                            "later events renumbered")
-        return Problem("inserted", original, exhibit, f"event(s) {original}..{seq - 1} were inserted: the "
-                       f"event now numbered {seq} was recorded as {original}")
+        inserted_exhibit = next((ex for s, ex in recent if s == original), exhibit)
+        return Problem("inserted", original, inserted_exhibit, f"event(s) {original}..{seq - 1} were inserted: "
+                       f"the event now numbered {seq} was recorded as {original}")
     if row["prev_hash"] != prev_hash:
         return Problem("relinked", seq, exhibit, f"event {seq} does not point to event {seq - 1} "
                        "(its predecessor was replaced or removed)")
