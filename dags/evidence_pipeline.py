@@ -1,7 +1,8 @@
 """Processes one registered exhibit: the stages of ``forensics process``, one task each.
 
 register -> scan_volumes -> walk (mapped per file system) -> plan_batches
--> hash_type (mapped per id range, never per file) -> finalize.
+-> hash_type (mapped per id range, never per file) -> finalize, and beside walk/hash
+scan_volumes -> plan_carving -> carve (mapped per batch of byte ranges) -> finalize.
 
 Tasks only compose :mod:`evidence_store.stages`; XCom carries ids, id ranges and counts.
 The case database URL comes from ``FORENSICS_DATABASE_URL`` on the workers. Every task
@@ -70,6 +71,7 @@ def _credentials(params: dict) -> list[tuple[str, str]]:
         "credentials": Param([], type="array", items={"type": "array", "items": {"type": "string"},
                                                       "minItems": 2, "maxItems": 2},
                              description="[type, value] pairs for encrypted volumes, e.g. [\"password\", \"...\"]"),
+        "carve_slack": Param(False, type="boolean", description="also carve file slack"),
     },
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
     doc_md=__doc__,
@@ -113,7 +115,22 @@ def evidence_pipeline() -> None:
         with _stage(f"entries {id_range[0]}-{id_range[1]}") as (db, ctx):
             return stages.hash_batch(db, exhibit_id, id_range, ctx, credentials=_credentials(params))
 
-    @task(trigger_rule="none_failed")  # runs when there was nothing to hash
+    @task
+    def plan_carving(exhibit_id: int, params: dict | None = None) -> list[list[int]]:
+        from evidence_store import carving
+
+        with _stage() as (db, ctx):
+            return carving.plan_carving(db, exhibit_id, ctx, slack=bool(params.get("carve_slack")),
+                                        credentials=_credentials(params))
+
+    @task(max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
+    def carve(exhibit_id: int, id_range: list[int], params: dict | None = None) -> int:
+        from evidence_store import carving
+
+        with _stage(f"ranges {id_range[0]}-{id_range[1]}") as (db, ctx):
+            return carving.carve_batch(db, exhibit_id, id_range, ctx, credentials=_credentials(params))
+
+    @task(trigger_rule="none_failed")  # runs when there was nothing to hash or carve
     def finalize(exhibit_id: int) -> int:
         import logging
 
@@ -124,10 +141,15 @@ def evidence_pipeline() -> None:
             return exhibit_id
 
     exhibit_id = register()
-    walked = walk.expand(volume_id=scan_volumes(exhibit_id))
+    volumes = scan_volumes(exhibit_id)
+    walked = walk.expand(volume_id=volumes)
     batches = plan_batches(exhibit_id)
     walked >> batches
-    hash_type.partial(exhibit_id=exhibit_id).expand(id_range=batches) >> finalize(exhibit_id)
+    done = finalize(exhibit_id)
+    hash_type.partial(exhibit_id=exhibit_id).expand(id_range=batches) >> done
+    carve_batches = plan_carving(exhibit_id)
+    volumes >> carve_batches
+    carve.partial(exhibit_id=exhibit_id).expand(id_range=carve_batches) >> done
 
 
 evidence_pipeline()

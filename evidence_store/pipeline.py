@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Protocol
 
-from evidence_store import stages
+from evidence_store import carving, stages
 from evidence_store.db import Database
 from evidence_store.runs import RunContext
 
@@ -26,8 +26,8 @@ class _Silent:
 
 def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None,
                     credentials: stages.Credentials = (), progress: Progress | None = None,
-                    workers: int | None = None) -> dict:
-    """register -> scan -> walk (per volume) -> hash/type (per batch) -> finalize."""
+                    workers: int | None = None, carve: bool = True, slack: bool = False) -> dict:
+    """register -> scan -> walk (per volume) -> hash/type (per batch) -> carve -> finalize."""
     ctx = ctx or RunContext()
     progress = progress or _Silent()
     stages.register(db, exhibit_id, ctx)
@@ -44,7 +44,22 @@ def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None
     else:
         for id_range in batches:
             stages.hash_batch(db, exhibit_id, id_range, ctx, tick, credentials)
+    if carve:
+        carve_exhibit(db, exhibit_id, ctx, credentials, progress, slack=slack)
     return stages.finalize(db, exhibit_id, ctx)
+
+
+def carve_exhibit(db: Database, exhibit_id: int, ctx: RunContext, credentials: stages.Credentials = (),
+                  progress: Progress | None = None, *, slack: bool = False) -> int:
+    """plan-carving -> carve (per batch of ranges), as the DAG's carving branch."""
+    progress = progress or _Silent()
+    batches = carving.plan_carving(db, exhibit_id, ctx, slack=slack, credentials=credentials)
+    tick = progress.phase("carve", len(batches))
+    found = 0
+    for id_range in batches:
+        found += carving.carve_batch(db, exhibit_id, id_range, ctx, credentials)
+        tick(1)
+    return found
 
 
 def _hash_in_workers(db: Database, exhibit_id: int, batches: list[list[int]], ctx: RunContext,

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import func, select, text, update
 
 from evidence_store.db import Database
+from evidence_store.carving import carving_summary, link_duplicates
 from evidence_store.custody.ledger import Event, append
 from evidence_store.custody.service import auto_checkpoint
 from evidence_store.intake import fail_exhibit, verify_exhibit
@@ -251,6 +252,7 @@ def finalize(db: Database, exhibit_id: int, ctx: RunContext) -> dict[str, int | 
                 exhibit=row.number, hash_algorithm="sha256", hash_before=row.sha256, hash_after=after or "unreadable",
                 hash_match=after == row.sha256, details={"run_id": run.id, "problem": problem},
                 idempotency_key=f"integrity-check:{run.run_key}"))
+            link_duplicates(session, exhibit_id)
             auto_checkpoint(session, row.case.name)
         summary = summarize(db, exhibit_id)
         return summary
@@ -273,6 +275,7 @@ def summarize(db: Database, exhibit_id: int) -> dict[str, int | str]:
             "warnings": session.scalar(select(func.count()).select_from(ProcessingWarning).where(
                 ProcessingWarning.exhibit_id == exhibit_id)) or 0,
             "results_trusted": exhibit.results_trusted,
+            **carving_summary(session, exhibit_id),
         }
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.airflow
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 DAG_ID = "evidence_pipeline"
-TASK_IDS = {"register", "scan_volumes", "walk", "plan_batches", "hash_type", "finalize"}
+TASK_IDS = {"register", "scan_volumes", "walk", "plan_batches", "hash_type", "plan_carving", "carve", "finalize"}
 MIN_BATCH = 10  # small batches so the sample image maps hash_type over several id ranges
 AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
 
@@ -89,7 +89,8 @@ def _rows(db, model, exhibit_id: int) -> list[tuple]:
 
     from evidence_store.models import FileEntry, Volume
 
-    columns = [c for c in model.__table__.columns if c.name not in ("id", "exhibit_id", "volume_id")]
+    columns = [c for c in model.__table__.columns
+               if c.name not in ("id", "exhibit_id", "volume_id", "range_id", "duplicate_of", "artifact_path")]
     query = select(*columns).where(model.exhibit_id == exhibit_id)
     if model is FileEntry:
         query = query.add_columns(Volume.volume_path).join(Volume, Volume.id == FileEntry.volume_id)
@@ -122,7 +123,9 @@ def test_dagbag_imports(dagbag) -> None:
     assert dag.get_task("walk").upstream_task_ids == {"scan_volumes"}
     assert dag.get_task("plan_batches").upstream_task_ids == {"register", "walk"}
     assert dag.get_task("hash_type").upstream_task_ids == {"register", "plan_batches"}
-    assert dag.get_task("finalize").upstream_task_ids == {"register", "hash_type"}
+    assert dag.get_task("finalize").upstream_task_ids == {"register", "hash_type", "carve"}
+    assert dag.get_task("plan_carving").upstream_task_ids == {"register", "scan_volumes"}
+    assert dag.get_task("carve").upstream_task_ids == {"register", "plan_carving"}
 
 
 def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
@@ -132,7 +135,7 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
     from sqlalchemy import func, select
 
     from evidence_store import stages
-    from evidence_store.models import Exhibit, FileEntry, ProcessingRun, Volume
+    from evidence_store.models import CarvedObjectRow, CarveRangeRow, Exhibit, FileEntry, ProcessingRun, Volume
     from evidence_store.pipeline import process_exhibit
 
     dag_exhibit = _add(db, "CASE-DAG", disk_image)
@@ -148,8 +151,12 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
     assert _rows(db, Volume, dag_exhibit) == _rows(db, Volume, cli_exhibit)
     assert _rows(db, FileEntry, dag_exhibit) == _rows(db, FileEntry, cli_exhibit)
     assert _warnings(db, dag_exhibit) == _warnings(db, cli_exhibit)
+    assert _rows(db, CarveRangeRow, dag_exhibit) == _rows(db, CarveRangeRow, cli_exhibit)
+    assert _rows(db, CarvedObjectRow, dag_exhibit) == _rows(db, CarvedObjectRow, cli_exhibit)
 
     batches = stages.plan_batches(db, dag_exhibit)
+    from evidence_store.carving import _batches as carve_batches_of
+    carve_batches = carve_batches_of(db, dag_exhibit, 256)
     with db.session() as session:
         hashed = session.scalar(select(func.count()).select_from(FileEntry).where(
             FileEntry.exhibit_id == dag_exhibit, FileEntry.hash_status == "hashed"))
@@ -159,12 +166,13 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
                                .where(ProcessingRun.orchestrator == "airflow")).all()
     assert hashed > MIN_BATCH and len(batches) > 1 and filesystems >= 2
     assert all(r.outcome == "success" and r.run_key.startswith(f"airflow:{dag_run.run_id}:") for r in runs)
-    assert sorted(r.stage for r in runs) == sorted(["scan", "finalize"] + ["walk"] * filesystems
-                                                   + ["hash"] * len(batches))
+    assert sorted(r.stage for r in runs) == sorted(["scan", "finalize", "plan-carving"] + ["walk"] * filesystems
+                                                   + ["hash"] * len(batches) + ["carve"] * len(carve_batches))
 
     tis = _task_instances(airflow_home, dag_run.run_id)
     assert sorted(m for t, m, *_ in tis if t == "walk") == list(range(filesystems))
     assert sorted(m for t, m, *_ in tis if t == "hash_type") == list(range(len(batches)))
+    assert sorted(m for t, m, *_ in tis if t == "carve") == list(range(len(carve_batches)))
     assert [label for t, *_, label in tis if t == "hash_type"] == [f"entries {lo}-{hi}" for lo, hi in batches]
     assert {state for _, _, state, *_ in tis} == {"success"}
 
@@ -208,7 +216,8 @@ def test_nothing_to_walk_still_finalizes(dagbag, airflow_home: Path, disk_image:
 
     states = {t: state for t, _, state, *_ in _task_instances(airflow_home, dag_run.run_id)}
     assert states == {"register": "success", "scan_volumes": "success", "walk": "skipped",
-                      "plan_batches": "success", "hash_type": "skipped", "finalize": "success"}
+                      "plan_batches": "success", "hash_type": "skipped", "finalize": "success",
+                      "plan_carving": "success", "carve": "success"}   # carving reads the disk itself
     with sqlite_db.session() as session:
         assert session.get(Exhibit, exhibit_id).status == "complete"
 
