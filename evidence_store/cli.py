@@ -19,7 +19,7 @@ from rich.table import Table
 
 from evidence_store.db import Database
 from evidence_store.intake import add_exhibit, create_case, lookup_exhibit
-from evidence_store.runs import StageFailed
+from evidence_store.runs import RunContext, StageFailed
 from evidence_store.store import StoreError
 
 console = Console(stderr=True)
@@ -170,7 +170,11 @@ def evidence_list(case_name: str) -> None:
               help="Key for an encrypted volume (password, recovery_password, startup_key, key_data). Repeatable.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes hashing in parallel (default: one per CPU).")
-def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers: int | None) -> None:
+@click.option("--carve/--no-carve", default=True, show_default=True,
+              help="Carve unallocated space and unpartitioned areas too.")
+@click.option("--carve-slack", is_flag=True, help="Also carve file slack.")
+def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers: int | None, carve: bool,
+            carve_slack: bool) -> None:
     """Run every stage on an exhibit: scan volumes, walk, hash and type."""
     from evidence_store.pipeline import process_exhibit
 
@@ -180,7 +184,7 @@ def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
         with progress_bars() as bars:
             summary = process_exhibit(db, exhibit_id, credentials=creds, progress=RichProgress(bars),
-                                      workers=workers)
+                                      workers=workers, carve=carve, slack=carve_slack)
     except (StageFailed, StoreError) as exc:
         fail(f"case {case_name}: {exc}")
     print_summary(db, case_name, summary)
@@ -193,6 +197,11 @@ def print_summary(db: Database, case_name: str, summary: dict) -> None:
               f"({summary['deleted']} deleted), {summary['hashed']} hashed, "
               f"{summary['unreadable']} unreadable, {summary['extension_mismatches']} extension mismatch(es), "
               f"{summary['warnings']} warning(s)")
+    if summary.get("carved"):
+        out.print(f"  carved {summary['carved']} object(s): {summary['carved_new']} not found by the walk, "
+                  f"{summary['carved_partial']} partial")
+    if summary.get("results_trusted") is False:
+        out.print("  [red]results UNTRUSTED: the image changed during processing (forensics evidence review)[/red]")
     out.print(f"  database: {db.url}")
 
 
@@ -202,6 +211,60 @@ def _exhibit_id(db: Database, case_name: str, exhibit: str) -> int:
     except StoreError as exc:
         fail(str(exc))
         raise
+
+
+@main.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", required=True)
+@click.option("--slack", is_flag=True, help="Also carve file slack.")
+@click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE",
+              help="Key for an encrypted volume. Repeatable.")
+def carve(case_name: str, exhibit: str, slack: bool, credentials: tuple[str, ...]) -> None:
+    """Carve one exhibit's unallocated space, partition gaps and unpartitioned areas."""
+    from evidence_store.carving import carving_summary
+    from evidence_store.pipeline import carve_exhibit
+
+    db = database()
+    try:
+        _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
+        with db.session() as session:
+            from evidence_store.models import Volume
+            from sqlalchemy import select
+
+            if session.scalar(select(Volume.id).where(Volume.exhibit_id == exhibit_id).limit(1)) is None:
+                fail(f"case {case_name}: exhibit {exhibit} has not been scanned yet (run forensics process)")
+        with progress_bars() as bars:
+            carve_exhibit(db, exhibit_id, RunContext(), parse_credentials(credentials), RichProgress(bars),
+                          slack=slack)
+        with db.session() as session:
+            from evidence_store.carving import link_duplicates
+
+            link_duplicates(session, exhibit_id)
+            summary = carving_summary(session, exhibit_id)
+    except (StageFailed, StoreError) as exc:
+        fail(f"case {case_name}: {exc}")
+    out.print(f"exhibit {exhibit}: {summary['carved']} carved object(s), {summary['carved_new']} not found by "
+              f"the walk, {summary['carved_partial']} partial")
+
+
+@main.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", required=True)
+@click.option("--new", "only_new", is_flag=True, help="Only objects the walk did not find (and not embedded).")
+@click.option("--json", "as_json", is_flag=True)
+def carved(case_name: str, exhibit: str, only_new: bool, as_json: bool) -> None:
+    """List carved objects with the media byte ranges they came from."""
+    from evidence_store.queries import iter_carved
+
+    db = database()
+    for row in iter_carved(db, _exhibit_id(db, case_name, exhibit), only_new=only_new):
+        if as_json:
+            click.echo(json.dumps(row, default=_json_default))
+            continue
+        ranges = ",".join(f"{o}+{n}" for o, n in row["image_ranges"]) or "-"
+        dup = f"same as file {row['duplicate_of']}" if row["duplicate_of"] else ""
+        click.echo(f"{row['id']}\t{row['format']}\t{row['status']}\t{row['size']}\t{ranges}\t"
+                   f"{row['volume_path'] or '-'}:{row['source']}\t{row['sha256']}\t{dup}")
 
 
 @main.command()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from evidence_store.db import Database
-from evidence_store.models import Exhibit, FileEntry, ProcessingRun, ProcessingWarning, Volume
+from evidence_store.models import CarvedObjectRow, Exhibit, FileEntry, ProcessingRun, ProcessingWarning, Volume
 
 FILE_COLUMNS = ("id", "path", "inode", "allocated", "size", "mtime", "atime", "ctime", "crtime",
                 "md5", "sha1", "sha256", "mime_type", "description", "extension_mismatch",
@@ -54,3 +54,17 @@ def list_exhibits(db: Database, case_id: int) -> list[Exhibit]:
 def list_volumes(db: Database, exhibit_id: int) -> list[Volume]:
     with db.session() as session:
         return list(session.scalars(select(Volume).where(Volume.exhibit_id == exhibit_id).order_by(Volume.id)))
+
+
+CARVED_COLUMNS = ("id", "format", "extension", "status", "size", "image_ranges", "source", "volume_path", "carver",
+                  "carver_version", "md5", "sha1", "sha256", "mime_type", "description", "artifact_path",
+                  "duplicate_of", "embedded_in", "note")
+
+
+def iter_carved(db: Database, exhibit_id: int, *, only_new: bool = False) -> Iterator[dict]:
+    with db.session() as session:
+        query = select(CarvedObjectRow).where(CarvedObjectRow.exhibit_id == exhibit_id).order_by(CarvedObjectRow.id)
+        if only_new:
+            query = query.where(CarvedObjectRow.duplicate_of.is_(None), CarvedObjectRow.embedded_in.is_(None))
+        for row in session.scalars(query).yield_per(1000):
+            yield {name: getattr(row, name) for name in CARVED_COLUMNS}

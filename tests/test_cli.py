@@ -9,7 +9,10 @@ from click.testing import CliRunner
 from evidence_store.cli import main
 
 COMMANDS = [[], ["case"], ["case", "create"], ["case", "list"], ["evidence"], ["evidence", "add"],
-            ["evidence", "list"], ["process"], ["files"], ["warnings"], ["runs"], ["volumes"], ["demo"]]
+            ["evidence", "list"], ["evidence", "review"], ["process"], ["files"], ["warnings"], ["runs"],
+            ["volumes"], ["demo"], ["carve"], ["carved"], ["content"], ["custody"], ["custody", "keygen"],
+            ["custody", "register-key"], ["custody", "checkpoint"], ["custody", "verify"], ["custody", "export"],
+            ["custody", "transfer"], ["custody", "log"]]
 
 
 @pytest.fixture
