@@ -2,7 +2,8 @@
 
 register -> scan_volumes -> walk (mapped per file system) -> plan_batches
 -> hash_type (mapped per id range, never per file) -> finalize, and beside walk/hash
-scan_volumes -> plan_carving -> carve (mapped per batch of byte ranges) -> finalize.
+scan_volumes -> plan_carving -> carve (mapped per batch of byte ranges) -> finalize;
+hash_type -> match_files (same batches) and carve -> match_carved run the matchers.
 
 Tasks only compose :mod:`evidence_store.stages`; XCom carries ids, id ranges and counts.
 The case database URL comes from ``FORENSICS_DATABASE_URL`` on the workers. Every task
@@ -130,6 +131,20 @@ def evidence_pipeline() -> None:
         with _stage(f"ranges {id_range[0]}-{id_range[1]}") as (db, ctx):
             return carving.carve_batch(db, exhibit_id, id_range, ctx, credentials=_credentials(params))
 
+    @task(max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
+    def match_files(exhibit_id: int, id_range: list[int], params: dict | None = None) -> int:
+        from evidence_store import matching
+
+        with _stage(f"entries {id_range[0]}-{id_range[1]}") as (db, ctx):
+            return matching.match_files(db, exhibit_id, id_range, ctx, _credentials(params))
+
+    @task(trigger_rule="none_failed")
+    def match_carved(exhibit_id: int, params: dict | None = None) -> int:
+        from evidence_store import matching
+
+        with _stage() as (db, ctx):
+            return matching.match_carved(db, exhibit_id, ctx, _credentials(params))
+
     @task(trigger_rule="none_failed")  # runs when there was nothing to hash or carve
     def finalize(exhibit_id: int) -> int:
         import logging
@@ -146,10 +161,13 @@ def evidence_pipeline() -> None:
     batches = plan_batches(exhibit_id)
     walked >> batches
     done = finalize(exhibit_id)
-    hash_type.partial(exhibit_id=exhibit_id).expand(id_range=batches) >> done
+    hashed = hash_type.partial(exhibit_id=exhibit_id).expand(id_range=batches)
+    matched = match_files.partial(exhibit_id=exhibit_id).expand(id_range=batches)
+    hashed >> matched >> done
     carve_batches = plan_carving(exhibit_id)
     volumes >> carve_batches
-    carve.partial(exhibit_id=exhibit_id).expand(id_range=carve_batches) >> done
+    carved = carve.partial(exhibit_id=exhibit_id).expand(id_range=carve_batches)
+    carved >> match_carved(exhibit_id) >> done
 
 
 evidence_pipeline()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from evidence_store.db import Database
+from evidence_store.db import Database, data_dir
 from evidence_store.models import CarvedObjectRow, CarveRangeRow, Exhibit, FileEntry, Volume
 from evidence_store.runs import RunContext, stage_run
 from evidence_store.store import record_warning, upsert
@@ -25,11 +25,8 @@ Credentials = Sequence[tuple[str, str]]
 
 
 def artifact_root(db: Database, case_name: str) -> Path:
-    """The case's artifact store: $FORENSICS_ARTIFACT_DIR, else beside the SQLite file, else ./cases."""
-    base = os.environ.get("FORENSICS_ARTIFACT_DIR")
-    if not base:
-        base = (str(Path(db.url[len("sqlite:///"):]).parent / "artifacts") if db.url.startswith("sqlite:///")
-                and ":memory:" not in db.url else str(Path("cases") / "artifacts"))
+    """The case's artifact store: $FORENSICS_ARTIFACT_DIR, else ``artifacts/`` in the data directory."""
+    base = os.environ.get("FORENSICS_ARTIFACT_DIR") or str(data_dir(db.url) / "artifacts")
     return Path(base) / re.sub(r"[^A-Za-z0-9._-]", "_", case_name)
 
 

@@ -284,6 +284,8 @@ def files(case_name: str, exhibit: str, deleted: bool, as_json: bool, limit: int
             click.echo(json.dumps(row, default=_json_default, ensure_ascii=False))
         else:
             flag = " " if row["allocated"] else "*"
+            if row.get("restricted"):
+                row["mime_type"] = f"{row['mime_type']} [RESTRICTED]"
             click.echo(f"{flag} {row['volume']}{row['path']}\t{row['inode'] if row['inode'] is not None else '-'}"
                        f"\t{row['size'] if row['size'] is not None else '-'}\t{row['sha256'] or row['hash_status']}"
                        f"\t{row['mime_type'] or ''}")
@@ -385,13 +387,16 @@ def evidence_review(case_name: str, exhibit: str, reason: str) -> None:
 @click.option("--purpose", required=True, help="Why the content is being viewed (recorded in the custody log).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the bytes here (default: standard output).")
-def content(case_name: str, exhibit: str, file_id: int, purpose: str, output: Path | None) -> None:
+@click.option("--reviewer", is_flag=True,
+              help="Required to see a file marked restricted (known-bad image material); needs the "
+                   "reviewer role (FORENSICS_ACTOR_ROLE=reviewer). Recorded.")
+def content(case_name: str, exhibit: str, file_id: int, purpose: str, output: Path | None, reviewer: bool) -> None:
     """Read a file's content out of the image; every view is a custody event."""
     from evidence_store.viewing import view_content
 
     db = database()
     try:
-        chunks = view_content(db, case_name, exhibit, file_id, purpose)
+        chunks = view_content(db, case_name, exhibit, file_id, purpose, reviewer_request=reviewer)
         if output:
             with open(output, "wb") as handle:
                 for chunk in chunks:
@@ -405,8 +410,10 @@ def content(case_name: str, exhibit: str, file_id: int, purpose: str, output: Pa
 
 def _register_groups() -> None:
     from evidence_store.cli_custody import custody
+    from evidence_store.cli_matchers import findings, hashset, match, rules, similar
 
-    main.add_command(custody)
+    for command in (custody, rules, hashset, match, findings, similar):
+        main.add_command(command)
 
 
 _register_groups()

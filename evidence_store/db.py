@@ -32,6 +32,16 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def data_dir(url: str) -> Path:
+    """Where files that belong with the database live (artifacts, compiled rules, PDQ indexes):
+    $FORENSICS_DATA_DIR, else beside the SQLite file, else ./cases."""
+    if os.environ.get("FORENSICS_DATA_DIR"):
+        return Path(os.environ["FORENSICS_DATA_DIR"])
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url[len("sqlite:///"):]).parent
+    return DEFAULT_DIR
+
+
 class Database:
     """One case database; ``migrate()`` brings its schema to the current revision."""
 

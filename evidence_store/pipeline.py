@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Protocol
 
-from evidence_store import carving, stages
+from evidence_store import carving, matching, stages
 from evidence_store.db import Database
 from evidence_store.runs import RunContext
 
@@ -27,7 +27,7 @@ class _Silent:
 def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None,
                     credentials: stages.Credentials = (), progress: Progress | None = None,
                     workers: int | None = None, carve: bool = True, slack: bool = False) -> dict:
-    """register -> scan -> walk (per volume) -> hash/type (per batch) -> carve -> finalize."""
+    """register -> scan -> walk (per volume) -> hash/type (per batch) -> carve -> match -> finalize."""
     ctx = ctx or RunContext()
     progress = progress or _Silent()
     stages.register(db, exhibit_id, ctx)
@@ -46,7 +46,23 @@ def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None
             stages.hash_batch(db, exhibit_id, id_range, ctx, tick, credentials)
     if carve:
         carve_exhibit(db, exhibit_id, ctx, credentials, progress, slack=slack)
+    match_exhibit(db, exhibit_id, ctx, credentials, progress, batches=batches)
     return stages.finalize(db, exhibit_id, ctx)
+
+
+def match_exhibit(db: Database, exhibit_id: int, ctx: RunContext, credentials: stages.Credentials = (),
+                  progress: Progress | None = None, batches: list[list[int]] | None = None) -> int:
+    """Hash sets, YARA, PDQ and TLSH over the hashed files (per batch) and the carved objects."""
+    progress = progress or _Silent()
+    batches = batches if batches is not None else stages.plan_batches(db, exhibit_id)
+    tick = progress.phase("match", len(batches) + 1)
+    found = 0
+    for id_range in batches:
+        found += matching.match_files(db, exhibit_id, id_range, ctx, credentials)
+        tick(1)
+    found += matching.match_carved(db, exhibit_id, ctx, credentials)
+    tick(1)
+    return found
 
 
 def carve_exhibit(db: Database, exhibit_id: int, ctx: RunContext, credentials: stages.Credentials = (),

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from evidence_store.db import Database
-from evidence_store.models import CarvedObjectRow, Exhibit, FileEntry, ProcessingRun, ProcessingWarning, Volume
+from evidence_store.models import (Case, CarvedObjectRow, Exhibit, FileEntry, Finding, ProcessingRun,
+                                   ProcessingWarning, Volume)
 
 FILE_COLUMNS = ("id", "path", "inode", "allocated", "size", "mtime", "atime", "ctime", "crtime",
                 "md5", "sha1", "sha256", "mime_type", "description", "extension_mismatch",
-                "hash_status", "data_stream", "locator")
+                "hash_status", "data_stream", "locator", "known_good", "restricted", "pdq_hash", "pdq_quality",
+                "tlsh")
 
 
 def iter_files(db: Database, exhibit_id: int, *, deleted_only: bool = False,
@@ -58,7 +60,7 @@ def list_volumes(db: Database, exhibit_id: int) -> list[Volume]:
 
 CARVED_COLUMNS = ("id", "format", "extension", "status", "size", "image_ranges", "source", "volume_path", "carver",
                   "carver_version", "md5", "sha1", "sha256", "mime_type", "description", "artifact_path",
-                  "duplicate_of", "embedded_in", "note")
+                  "duplicate_of", "embedded_in", "note", "known_good", "restricted", "pdq_hash", "tlsh")
 
 
 def iter_carved(db: Database, exhibit_id: int, *, only_new: bool = False) -> Iterator[dict]:
@@ -68,3 +70,45 @@ def iter_carved(db: Database, exhibit_id: int, *, only_new: bool = False) -> Ite
             query = query.where(CarvedObjectRow.duplicate_of.is_(None), CarvedObjectRow.embedded_in.is_(None))
         for row in session.scalars(query).yield_per(1000):
             yield {name: getattr(row, name) for name in CARVED_COLUMNS}
+
+
+def iter_findings(db: Database, case_name: str, exhibit: str | None = None) -> Iterator[dict]:
+    from evidence_store.store import get_case, get_exhibit
+
+    with db.session() as session:
+        case = get_case(session, case_name)
+        query = (select(Finding, Exhibit.number, FileEntry.path).join(Exhibit, Exhibit.id == Finding.exhibit_id)
+                 .outerjoin(FileEntry, FileEntry.id == Finding.file_entry_id)
+                 .where(Exhibit.case_id == case.id).order_by(Finding.id))
+        if exhibit:
+            query = query.where(Exhibit.id == get_exhibit(session, case_name, exhibit).id)
+        for finding, number, path in session.execute(query):
+            yield {"id": finding.id, "exhibit": number, "file_entry_id": finding.file_entry_id, "path": path,
+                   "carved_object_id": finding.carved_object_id, "matcher": finding.matcher,
+                   "matcher_version": finding.matcher_version, "engine_versions": finding.engine_versions,
+                   "set_name": finding.set_name, "set_version": finding.set_version,
+                   "set_sha256": finding.set_sha256, "outcome": finding.outcome, "rule": finding.rule,
+                   "category": finding.category, "known": finding.known, "detail": finding.detail,
+                   "run_id": finding.run_id}
+
+
+def similar_files(db: Database, case_name: str, file_id: int, limit: int = 10,
+                  max_distance: int = 100) -> list[tuple[int, dict]]:
+    """Nearest files of the case by TLSH distance (a linear pass over the case's digests)."""
+    from evidence_store.store import StoreError, get_case
+    from forensics.matchers.tlsh_digest import nearest
+
+    with db.session() as session:
+        case = get_case(session, case_name)
+        query = (select(FileEntry.id, FileEntry.path, FileEntry.sha256, FileEntry.tlsh, Exhibit.number)
+                 .join(Exhibit, Exhibit.id == FileEntry.exhibit_id)
+                 .where(Exhibit.case_id == case.id, FileEntry.tlsh.is_not(None)))
+        rows = {r.id: r for r in session.execute(query)}
+    if file_id not in rows:
+        raise StoreError(f"file {file_id} of case {case_name} has no TLSH digest (too small, too uniform, "
+                         "an image, or not matched yet)")
+    query_digest = rows[file_id].tlsh
+    candidates = [(r.id, r.tlsh) for r in rows.values() if r.id != file_id]
+    found = nearest(query_digest, candidates, k=limit, max_distance=max_distance)
+    return [(distance, {"id": key, "path": rows[key].path, "sha256": rows[key].sha256,
+                        "exhibit": rows[key].number}) for key, distance in found]

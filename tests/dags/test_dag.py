@@ -24,7 +24,8 @@ pytestmark = pytest.mark.airflow
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 DAG_ID = "evidence_pipeline"
-TASK_IDS = {"register", "scan_volumes", "walk", "plan_batches", "hash_type", "plan_carving", "carve", "finalize"}
+TASK_IDS = {"register", "scan_volumes", "walk", "plan_batches", "hash_type", "plan_carving", "carve",
+            "match_files", "match_carved", "finalize"}
 MIN_BATCH = 10  # small batches so the sample image maps hash_type over several id ranges
 AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
 
@@ -123,7 +124,8 @@ def test_dagbag_imports(dagbag) -> None:
     assert dag.get_task("walk").upstream_task_ids == {"scan_volumes"}
     assert dag.get_task("plan_batches").upstream_task_ids == {"register", "walk"}
     assert dag.get_task("hash_type").upstream_task_ids == {"register", "plan_batches"}
-    assert dag.get_task("finalize").upstream_task_ids == {"register", "hash_type", "carve"}
+    assert dag.get_task("finalize").upstream_task_ids == {"register", "match_files", "match_carved"}
+    assert dag.get_task("match_files").upstream_task_ids == {"register", "plan_batches", "hash_type"}
     assert dag.get_task("plan_carving").upstream_task_ids == {"register", "scan_volumes"}
     assert dag.get_task("carve").upstream_task_ids == {"register", "plan_carving"}
 
@@ -167,7 +169,8 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
     assert hashed > MIN_BATCH and len(batches) > 1 and filesystems >= 2
     assert all(r.outcome == "success" and r.run_key.startswith(f"airflow:{dag_run.run_id}:") for r in runs)
     assert sorted(r.stage for r in runs) == sorted(["scan", "finalize", "plan-carving"] + ["walk"] * filesystems
-                                                   + ["hash"] * len(batches) + ["carve"] * len(carve_batches))
+                                                   + ["hash"] * len(batches) + ["carve"] * len(carve_batches)
+                                                   + ["match"] * (len(batches) + 1))
 
     tis = _task_instances(airflow_home, dag_run.run_id)
     assert sorted(m for t, m, *_ in tis if t == "walk") == list(range(filesystems))
@@ -217,7 +220,8 @@ def test_nothing_to_walk_still_finalizes(dagbag, airflow_home: Path, disk_image:
     states = {t: state for t, _, state, *_ in _task_instances(airflow_home, dag_run.run_id)}
     assert states == {"register": "success", "scan_volumes": "success", "walk": "skipped",
                       "plan_batches": "success", "hash_type": "skipped", "finalize": "success",
-                      "plan_carving": "success", "carve": "success"}   # carving reads the disk itself
+                      "plan_carving": "success", "carve": "success",   # carving reads the disk itself
+                      "match_files": "skipped", "match_carved": "success"}
     with sqlite_db.session() as session:
         assert session.get(Exhibit, exhibit_id).status == "complete"
 

@@ -1,0 +1,157 @@
+"""``forensics rules|hashset|match|findings|similar``: the lab's reference knowledge and what matched."""
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from evidence_store.store import StoreError
+
+
+def _cli():
+    from evidence_store import cli
+
+    return cli
+
+
+@click.group()
+def rules() -> None:
+    """YARA rule sets."""
+
+
+@rules.command("add")
+@click.argument("name")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--version", default=None, help="Version label (default: start of the content digest).")
+def rules_add(name: str, paths: tuple[str, ...], version: str | None) -> None:
+    """Compile and store rule set NAME from the given .yar files."""
+    from evidence_store.knowledge import add_ruleset
+    from forensics.matchers.errors import RuleSetError
+
+    cli = _cli()
+    try:
+        row = add_ruleset(cli.database(), name, list(paths), version)
+    except (RuleSetError, StoreError) as exc:
+        cli.fail(f"rule set {name}: {exc}")
+    click.echo(f"rule set {row.name} {row.version}: {row.rule_count} rules, sha256 {row.sha256}")
+
+
+@rules.command("list")
+def rules_list() -> None:
+    """List the stored rule sets."""
+    from evidence_store.knowledge import list_rulesets
+
+    for row in list_rulesets(_cli().database()):
+        click.echo(f"{row.name}\t{row.version}\t{row.rule_count} rules\t{row.sha256}")
+
+
+@click.group()
+def hashset() -> None:
+    """Known-file hash sets (NSRL, lab and partner lists, Project VIC, PDQ lists)."""
+
+
+@hashset.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True))
+@click.option("--name", required=True)
+@click.option("--kind", type=click.Choice(["known-good", "known-bad"]), required=True)
+@click.option("--format", "fmt", default=None, help="nsrl-rdsv3, nsrl-rds2, hashkeeper, ilook, hashdeep, "
+              "hash-list, vics, pdq-list (default: detected).")
+@click.option("--category", default=None, help="Category for entries that carry none.")
+@click.option("--version", default=None, help="Version label (default: start of the file's SHA-256).")
+def hashset_import(path: str, name: str, kind: str, fmt: str | None, category: str | None, version: str | None) -> None:
+    """Import a hash set, streaming (sets of tens of millions of hashes are fine)."""
+    from evidence_store.knowledge import import_hashset
+    from forensics.matchers.errors import HashSetFormatError
+
+    cli = _cli()
+    warnings: list[str] = []
+    started = time.monotonic()
+    try:
+        with cli.progress_bars() as bars:
+            task = bars.add_task(f"importing {name}", total=None)
+            row = import_hashset(cli.database(), path, name, kind, fmt=fmt, version=version, category=category,
+                                 tick=lambda n: bars.advance(task, n), warn=warnings.append)
+    except (StoreError, HashSetFormatError) as exc:
+        cli.fail(f"hash set {name}: {exc}")
+    seconds = max(time.monotonic() - started, 1e-6)
+    click.echo(f"hash set {row.name} {row.version} ({row.kind}, {row.format}): {row.entries} entries, "
+               f"{row.pdq_entries or 0} PDQ, {row.entries / seconds:,.0f} entries/s")
+    for warning in warnings[:20]:
+        click.echo(f"  skipped {warning}")
+    if len(warnings) > 20:
+        click.echo(f"  ... {len(warnings) - 20} more lines skipped")
+
+
+@hashset.command("list")
+def hashset_list() -> None:
+    """List imported hash sets."""
+    from evidence_store.knowledge import list_hashsets
+
+    for row in list_hashsets(_cli().database()):
+        click.echo(f"{row.name}\t{row.version}\t{row.kind}\t{row.format}\t{row.entries} entries\t"
+                   f"{row.pdq_entries or 0} PDQ\t{row.sha256}")
+
+
+@click.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", required=True)
+@click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE")
+def match(case_name: str, exhibit: str, credentials: tuple[str, ...]) -> None:
+    """Run the matchers (hash sets, YARA, PDQ, TLSH) on an exhibit's files and carved objects."""
+    from evidence_store.intake import lookup_exhibit
+    from evidence_store.pipeline import match_exhibit
+    from evidence_store.runs import RunContext, StageFailed
+
+    cli = _cli()
+    db = cli.database()
+    try:
+        _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
+        with cli.progress_bars() as bars:
+            found = match_exhibit(db, exhibit_id, RunContext(), cli.parse_credentials(credentials),
+                                  cli.RichProgress(bars))
+    except (StageFailed, StoreError) as exc:
+        cli.fail(f"case {case_name}: {exc}")
+    click.echo(f"exhibit {exhibit}: {found} finding(s) recorded")
+
+
+@click.command()
+@click.option("--case", "case_name", required=True)
+@click.option("--exhibit", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def findings(case_name: str, exhibit: str | None, as_json: bool) -> None:
+    """List what matched, with the matcher, version and rule/hash set identity of each finding."""
+    from evidence_store.queries import iter_findings
+
+    cli = _cli()
+    try:
+        rows = list(iter_findings(cli.database(), case_name, exhibit))
+    except StoreError as exc:
+        cli.fail(str(exc))
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, default=str, sort_keys=True))
+            continue
+        subject = f"file {row['file_entry_id']} {row['path']}" if row["file_entry_id"] else \
+            f"carved {row['carved_object_id']}"
+        click.echo(f"{row['exhibit']}\t{subject}\t{row['matcher']} {row['matcher_version']}\t"
+                   f"{row['set_name']} {row['set_version']}\t{row['outcome']}\t{row['rule'] or ''}\t"
+                   f"{row['known'] or ''}\t{row['category'] or ''}")
+
+
+@click.command()
+@click.argument("file_id", type=int)
+@click.option("--case", "case_name", required=True)
+@click.option("--limit", default=10, show_default=True)
+@click.option("--max-distance", default=100, show_default=True)
+def similar(file_id: int, case_name: str, limit: int, max_distance: int) -> None:
+    """Files of the case nearest to FILE_ID by TLSH distance."""
+    from evidence_store.queries import similar_files
+
+    cli = _cli()
+    try:
+        rows = similar_files(cli.database(), case_name, file_id, limit, max_distance)
+    except StoreError as exc:
+        cli.fail(str(exc))
+    for distance, row in rows:
+        click.echo(f"{distance}\t{row['id']}\t{row['exhibit']}\t{row['path']}\t{row['sha256']}")

@@ -1,0 +1,161 @@
+"""The lab's reference knowledge: YARA rule sets and known-file hash sets (with PDQ lists).
+
+Imports stream: a 50-million-line hash set is read, parsed and inserted in batches,
+never held in memory. Each import is a custody event on the lab chain.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+import forensics
+from evidence_store.custody.ledger import Event, append, default_actor
+from evidence_store.db import Database, data_dir
+from evidence_store.models import HashSet, HashSetEntry, RuleSet
+from evidence_store.store import StoreError
+
+IMPORT_BATCH = 20_000
+KINDS = ("known-good", "known-bad")
+
+
+def lab_dir(db: Database) -> Path:
+    return data_dir(db.url) / "lab"
+
+
+def add_ruleset(db: Database, name: str, paths: list[str], version: str | None = None,
+                actor: tuple[str, str] | None = None) -> RuleSet:
+    """Compiles and stores a rule set; a source that does not compile raises RuleSetError."""
+    from forensics.matchers import MATCHERS
+    from forensics.matchers.yara_rules import compile_ruleset, read_sources, ruleset_digest
+
+    actor = actor or default_actor()
+    sources_read = read_sources(paths)
+    texts = dict(sources_read)
+    version = version or ruleset_digest(sources_read)[:12]
+    target = lab_dir(db) / "rules" / f"{name}-{version}.yarc"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    info, _ = compile_ruleset(name, version, paths, compiled_path=target)
+    with db.session() as session:
+        existing = session.scalar(select(RuleSet).where(RuleSet.name == name, RuleSet.version == version))
+        if existing is not None:
+            if existing.sha256 != info.sha256:
+                raise StoreError(f"rule set {name} version {version} already exists with other content")
+            return existing
+        sources = [{"name": s.name, "sha256": s.sha256, "size": s.size,
+                    "text": texts[s.name].decode("utf-8", "replace")} for s in info.sources]
+        row = RuleSet(name=name, version=version, sha256=info.sha256, sources=sources, rule_count=info.rule_count,
+                      compiled_path=str(target), compiled_sha256=info.compiled_sha256)
+        session.add(row)
+        append(session, Event(action="ruleset-import", actor=actor[0], actor_role=actor[1],
+                              tool_name="yara", tool_version=MATCHERS["yara"].version,
+                              idempotency_key=f"ruleset-import:{name}:{version}:{info.sha256}",
+                              details={"name": name, "version": version, "sha256": info.sha256,
+                                       "rules": info.rule_count, "sources": [s["name"] for s in sources]}))
+        return row
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_hashset(db: Database, path: str, name: str, kind: str, *, fmt: str | None = None,
+                   version: str | None = None, category: str | None = None,
+                   actor: tuple[str, str] | None = None, tick: Callable[[int], None] | None = None,
+                   warn: Callable[[str], None] | None = None) -> HashSet:
+    """Streams a hash-set file into the database; PDQ values also go into an on-disk index."""
+    from forensics.matchers.hashsets import PARSER_VERSION, detect_format, read_hashset
+    from forensics.matchers.models import HashSetWarning
+
+    if kind not in KINDS:
+        raise StoreError(f"hash set kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    actor = actor or default_actor()
+    source = Path(path)
+    if not source.is_file():
+        raise StoreError(f"hash set file {path} does not exist")
+    fmt = fmt or detect_format(source)
+    content_sha256 = _file_sha256(source)
+    version = version or content_sha256[:12]
+    with db.session() as session:
+        existing = session.scalar(select(HashSet).where(HashSet.name == name, HashSet.version == version))
+        if existing is not None:
+            return existing                      # importing the same set again adds nothing
+        row = HashSet(name=name, version=version, kind=kind, format=fmt, sha256=content_sha256,
+                      default_category=category)
+        session.add(row)
+        session.flush()
+        hashset_id = row.id
+    entries, pdq, batch = 0, [], []
+
+    def flush() -> None:
+        nonlocal batch
+        if batch:
+            with db.session() as session:
+                session.execute(insert(HashSetEntry), batch)
+            if tick:
+                tick(len(batch))
+            batch = []
+
+    for item in read_hashset(source, fmt):
+        if isinstance(item, HashSetWarning):
+            if warn:
+                warn(f"line {item.line}: {item.message}")
+            continue
+        entries += 1
+        batch.append({"hashset_id": hashset_id, "md5": item.md5, "sha1": item.sha1, "sha256": item.sha256,
+                      "pdq": item.pdq, "category": item.category or category, "name": item.name,
+                      "size": item.size, "reference": item.reference})
+        if item.pdq:
+            pdq.append((entries, item.pdq))
+        if len(batch) >= IMPORT_BATCH:
+            flush()
+    flush()
+    index_path = _build_pdq_index(db, name, version, hashset_id) if pdq else None
+    with db.session() as session:
+        row = session.get(HashSet, hashset_id)
+        row.entries, row.pdq_entries, row.pdq_index_path = entries, len(pdq), index_path
+        append(session, Event(action="hashset-import", actor=actor[0], actor_role=actor[1],
+                              tool_name=forensics.TOOL_NAME, tool_version=f"{forensics.__version__}/parser-{PARSER_VERSION}",
+                              idempotency_key=f"hashset-import:{name}:{version}:{content_sha256}",
+                              details={"name": name, "version": version, "kind": kind, "format": fmt,
+                                       "sha256": content_sha256, "entries": entries, "pdq": len(pdq),
+                                       "file": str(source)}))
+        return row
+
+
+def _build_pdq_index(db: Database, name: str, version: str, hashset_id: int) -> str:
+    """Multi-index-hashing index over the set's PDQ values (ids = hashset_entries ids)."""
+    from forensics.matchers.pdq_index import PdqIndex
+
+    def items():
+        with db.session() as session:
+            query = select(HashSetEntry.id, HashSetEntry.pdq).where(
+                HashSetEntry.hashset_id == hashset_id, HashSetEntry.pdq.is_not(None)).order_by(HashSetEntry.id)
+            yield from session.execute(query.execution_options(yield_per=50_000))
+
+    index = PdqIndex.build(items())
+    target = lab_dir(db) / "pdq" / f"{hashset_id}-{name}-{version}"
+    target.mkdir(parents=True, exist_ok=True)
+    index.save(target)
+    return str(target)
+
+
+def list_hashsets(db: Database) -> list[HashSet]:
+    with db.session() as session:
+        return list(session.scalars(select(HashSet).order_by(HashSet.id)))
+
+
+def list_rulesets(db: Database) -> list[RuleSet]:
+    with db.session() as session:
+        return list(session.scalars(select(RuleSet).order_by(RuleSet.id)))
+
+
+def count_entries(db: Database) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(HashSetEntry)) or 0
