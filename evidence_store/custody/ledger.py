@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from evidence_store.custody.canonical import GENESIS, canonical_json, event_hash, offset_text, utc_text
@@ -110,22 +110,43 @@ def _lock_chain(session: Session, chain: str) -> None:
 
 def head(session: Session, chain: str) -> tuple[int, str]:
     """(last sequence number, its hash), or (0, GENESIS) for an empty chain."""
-    row = session.execute(select(CustodyEvent.seq, CustodyEvent.event_hash).where(CustodyEvent.chain == chain)
-                          .order_by(CustodyEvent.seq.desc()).limit(1)).first()
+    row = session.execute(_HEAD, {"chain": chain}).first()
     return (int(row[0]), row[1]) if row else (0, GENESIS)
 
 
-def append(session: Session, event: Event) -> CustodyEvent:
-    """Adds ``event`` to its chain inside the caller's transaction; a repeated idempotency key adds nothing."""
+@dataclass(frozen=True)
+class Recorded:
+    """What the ledger wrote (or had already written under the same idempotency key)."""
+
+    id: int
+    chain: str
+    seq: int
+    event_hash: str
+
+
+_TABLE = CustodyEvent.__table__
+_INSERT = _TABLE.insert().returning(_TABLE.c.id)                    # compiled once, cached
+_BY_KEY = select(_TABLE.c.id, _TABLE.c.chain, _TABLE.c.seq, _TABLE.c.event_hash).where(
+    _TABLE.c.idempotency_key == bindparam("key"))
+_HEAD = select(_TABLE.c.seq, _TABLE.c.event_hash).where(_TABLE.c.chain == bindparam("chain")) \
+    .order_by(_TABLE.c.seq.desc()).limit(1)
+
+
+def append(session: Session, event: Event) -> Recorded:
+    """Adds ``event`` to its chain inside the caller's transaction; a repeated idempotency key adds nothing.
+
+    Core statements, not ORM objects: an append is one indexed lookup of the key, one of
+    the chain head, and one INSERT, whatever the length of the chain.
+    """
     validate(event)
-    existing = session.scalar(select(CustodyEvent).where(CustodyEvent.idempotency_key == event.idempotency_key))
+    session.flush()   # pending ORM changes of the same transaction go first
+    existing = session.execute(_BY_KEY, {"key": event.idempotency_key}).first()
     if existing is not None:
-        return existing
+        return Recorded(*existing)
     chain = event.case_name or LAB_CHAIN
     _lock_chain(session, chain)
     seq, prev = head(session, chain)
     values = _fields(event, chain, seq + 1, prev)
-    row = CustodyEvent(**values, event_hash=event_hash(values))
-    session.add(row)
-    session.flush()
-    return row
+    values["event_hash"] = event_hash(values)
+    new_id = session.execute(_INSERT, values).scalar_one()
+    return Recorded(new_id, chain, seq + 1, values["event_hash"])

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from evidence_store.custody.canonical import HASHED_FIELDS
-from evidence_store.custody.ledger import CustodyError, Event, append, default_actor
+from evidence_store.custody.ledger import CustodyError, Event, Recorded, append, default_actor
 from evidence_store.custody.signing import sign_checkpoint, load_private, trusted_keys
 from evidence_store.custody.verify import Report, verify_chain
 from evidence_store.db import Database
@@ -74,7 +74,7 @@ def transfer(db: Database, case_name: str, exhibit: str, *, from_custodian: str,
              purpose: str, location: str | None = None, authority: str | None = None,
              witness: str | None = None, seals_removed: tuple[str, ...] = (), seals_applied: tuple[str, ...] = (),
              seal_intact: bool | None = None, occurred: datetime | None = None,
-             actor: tuple[str, str] | None = None) -> CustodyEvent:
+             actor: tuple[str, str] | None = None) -> Recorded:
     """Hands an exhibit from one custodian to another; the holder on record must match."""
     actor = actor or default_actor()
     with db.session() as session:
