@@ -163,6 +163,18 @@ def evidence_list(case_name: str) -> None:
     out.print(table)
 
 
+def _match_flags(function):
+    from evidence_store.cli_matchers import match_option_flags
+
+    return match_option_flags(function)
+
+
+def _match_options(*values):
+    from evidence_store.cli_matchers import match_options
+
+    return match_options(*values)
+
+
 @main.command()
 @click.option("--case", "case_name", required=True)
 @click.option("--exhibit", required=True)
@@ -173,8 +185,9 @@ def evidence_list(case_name: str) -> None:
 @click.option("--carve/--no-carve", default=True, show_default=True,
               help="Carve unallocated space and unpartitioned areas too.")
 @click.option("--carve-slack", is_flag=True, help="Also carve file slack.")
+@_match_flags
 def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers: int | None, carve: bool,
-            carve_slack: bool) -> None:
+            carve_slack: bool, yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
     """Run every stage on an exhibit: scan volumes, walk, hash and type."""
     from evidence_store.pipeline import process_exhibit
 
@@ -184,7 +197,9 @@ def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
         with progress_bars() as bars:
             summary = process_exhibit(db, exhibit_id, credentials=creds, progress=RichProgress(bars),
-                                      workers=workers, carve=carve, slack=carve_slack)
+                                      workers=workers, carve=carve, slack=carve_slack,
+                                      match_options=_match_options(yara_timeout, yara_size_cap, pdq_radius,
+                                                                   pdq_min_quality))
     except (StageFailed, StoreError) as exc:
         fail(f"case {case_name}: {exc}")
     print_summary(db, case_name, summary)

@@ -93,11 +93,32 @@ def hashset_list() -> None:
                    f"{row.pdq_entries or 0} PDQ\t{row.sha256}")
 
 
+def match_option_flags(function):
+    """--yara-timeout, --yara-size-cap, --pdq-radius, --pdq-min-quality (defaults from the environment)."""
+    for flag, help_text in reversed([
+            ("--yara-timeout", "Seconds YARA may spend on one file (default $FORENSICS_YARA_TIMEOUT or 60)."),
+            ("--yara-size-cap", "Largest file YARA scans, in bytes (default $FORENSICS_YARA_SIZE_CAP or 128 MiB)."),
+            ("--pdq-radius", "Largest PDQ Hamming distance that matches (default $FORENSICS_PDQ_RADIUS or 31)."),
+            ("--pdq-min-quality", "PDQ quality below which an image is not matched (default 50).")]):
+        function = click.option(flag, type=click.IntRange(0), default=None, help=help_text)(function)
+    return function
+
+
+def match_options(yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality):
+    from evidence_store.matching import MatchOptions
+
+    given = {k: v for k, v in dict(yara_timeout=yara_timeout, yara_size_cap=yara_size_cap, pdq_radius=pdq_radius,
+                                   pdq_min_quality=pdq_min_quality).items() if v is not None}
+    return MatchOptions(**given)
+
+
 @click.command()
 @click.option("--case", "case_name", required=True)
 @click.option("--exhibit", required=True)
 @click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE")
-def match(case_name: str, exhibit: str, credentials: tuple[str, ...]) -> None:
+@match_option_flags
+def match(case_name: str, exhibit: str, credentials: tuple[str, ...], yara_timeout, yara_size_cap, pdq_radius,
+          pdq_min_quality) -> None:
     """Run the matchers (hash sets, YARA, PDQ, TLSH) on an exhibit's files and carved objects."""
     from evidence_store.intake import lookup_exhibit
     from evidence_store.pipeline import match_exhibit
@@ -109,7 +130,8 @@ def match(case_name: str, exhibit: str, credentials: tuple[str, ...]) -> None:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
         with cli.progress_bars() as bars:
             found = match_exhibit(db, exhibit_id, RunContext(), cli.parse_credentials(credentials),
-                                  cli.RichProgress(bars))
+                                  cli.RichProgress(bars), options=match_options(yara_timeout, yara_size_cap,
+                                                                                pdq_radius, pdq_min_quality))
     except (StageFailed, StoreError) as exc:
         cli.fail(f"case {case_name}: {exc}")
     click.echo(f"exhibit {exhibit}: {found} finding(s) recorded")

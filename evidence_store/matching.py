@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +22,21 @@ from evidence_store.runs import RunContext, stage_run
 from evidence_store.store import record_warning, upsert
 
 MATCH_COMMIT = 200
-PDQ_RADIUS = 31
-PDQ_MIN_QUALITY = 50
+
+
+@dataclass(frozen=True)
+class MatchOptions:
+    """Limits an examiner may set; recorded in each match run's parameters.
+
+    Defaults come from the environment (so Airflow workers share them):
+    FORENSICS_YARA_TIMEOUT (seconds per file), FORENSICS_YARA_SIZE_CAP (bytes),
+    FORENSICS_PDQ_RADIUS (Hamming distance), FORENSICS_PDQ_MIN_QUALITY.
+    """
+
+    yara_timeout: int = field(default_factory=lambda: int(os.environ.get("FORENSICS_YARA_TIMEOUT", 60)))
+    yara_size_cap: int = field(default_factory=lambda: int(os.environ.get("FORENSICS_YARA_SIZE_CAP", 128 << 20)))
+    pdq_radius: int = field(default_factory=lambda: int(os.environ.get("FORENSICS_PDQ_RADIUS", 31)))
+    pdq_min_quality: int = field(default_factory=lambda: int(os.environ.get("FORENSICS_PDQ_MIN_QUALITY", 50)))
 RESTRICTED_HINTS = ("csam", "csem", "cam", "abuse", "child", "category 1", "category 2", "vics 1", "vics 2")
 Credentials = Sequence[tuple[str, str]]
 
@@ -50,11 +64,12 @@ class Subject:
 class Matchers:
     """Prepared once per task: compiled rule sets, PDQ indexes, hashers (native imports happen here)."""
 
-    def __init__(self, db: Database, credentials: Credentials = ()) -> None:
+    def __init__(self, db: Database, credentials: Credentials = (), options: MatchOptions | None = None) -> None:
         from forensics.hashing import StreamReader
         from forensics.matchers import MATCHERS
 
         self.reader = StreamReader(credentials)
+        self.options = options or MatchOptions()
         self.versions = {name: spec.version for name, spec in MATCHERS.items()}
         with db.session() as session:
             latest: dict[str, RuleSet] = {}
@@ -62,7 +77,8 @@ class Matchers:
                 latest[rule_set.name] = rule_set
             self.hashsets = {h.id: h for h in session.scalars(select(HashSet))}
         self.rulesets = list(latest.values())
-        self.scanners = [(r, MATCHERS["yara"].prepare(r.compiled_path)) for r in self.rulesets]
+        self.scanners = [(r, MATCHERS["yara"].prepare(r.compiled_path, timeout=self.options.yara_timeout,
+                                                      size_cap=self.options.yara_size_cap)) for r in self.rulesets]
         self.yara_engine = MATCHERS["yara"].engine_versions() if self.rulesets else {}
         self.pdq = MATCHERS["pdq"].prepare(convention="full-resolution")
         self.pdq_engine = MATCHERS["pdq"].engine_versions()
@@ -72,6 +88,10 @@ class Matchers:
         for hashset in self.hashsets.values():
             if hashset.pdq_index_path:
                 self.indexes.append((hashset, PdqIndex.load(hashset.pdq_index_path)))
+        # what a subject was matched against: new rule sets, hash sets or limits mean matching again
+        self.knowledge = _key(sorted(r.sha256 for r in self.rulesets),
+                              sorted((h.sha256, h.kind) for h in self.hashsets.values()),
+                              self.options.__dict__, self.versions)[:16]
 
     def chunks(self, subject: Subject):
         if subject.artifact:
@@ -86,38 +106,40 @@ def _key(*parts: object) -> str:
 
 
 def match_files(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,
-                credentials: Credentials = ()) -> int:
+                credentials: Credentials = (), options: MatchOptions | None = None) -> int:
     """Matches the hashed files with lo <= id <= hi; returns findings recorded."""
     lo, hi = int(id_range[0]), int(id_range[1])
+    matchers = Matchers(db, credentials, options)
     with db.session() as session:
         rows = session.execute(select(FileEntry).where(
             FileEntry.exhibit_id == exhibit_id, FileEntry.id.between(lo, hi), FileEntry.hash_status == "hashed",
-            FileEntry.match_status != "matched").order_by(FileEntry.id)).scalars().all()
+            FileEntry.match_status != matchers.knowledge).order_by(FileEntry.id)).scalars().all()
         subjects = [Subject("file", r.id, r.path, r.locator, None, r.size, r.md5, r.sha1, r.sha256, r.mime_type,
                             r.volume_id) for r in rows]
-    return _run(db, exhibit_id, subjects, ctx, credentials, ("files", lo, hi))
+    return _run(db, exhibit_id, subjects, ctx, matchers, ("files", lo, hi))
 
 
-def match_carved(db: Database, exhibit_id: int, ctx: RunContext, credentials: Credentials = ()) -> int:
-    """Matches every carved object of the exhibit not matched yet."""
+def match_carved(db: Database, exhibit_id: int, ctx: RunContext, credentials: Credentials = (),
+                 options: MatchOptions | None = None) -> int:
+    """Matches every carved object of the exhibit not matched yet against the current knowledge."""
+    matchers = Matchers(db, credentials, options)
     with db.session() as session:
         rows = session.scalars(select(CarvedObjectRow).where(
-            CarvedObjectRow.exhibit_id == exhibit_id, CarvedObjectRow.match_status != "matched")
+            CarvedObjectRow.exhibit_id == exhibit_id, CarvedObjectRow.match_status != matchers.knowledge)
             .order_by(CarvedObjectRow.id)).all()
         subjects = [Subject("carved", r.id, f"carved/{r.id}.{r.extension}", None, r.artifact_path, r.size, r.md5,
                             r.sha1, r.sha256, r.mime_type) for r in rows]
-    return _run(db, exhibit_id, subjects, ctx, credentials, ("carved",))
+    return _run(db, exhibit_id, subjects, ctx, matchers, ("carved",))
 
 
-def _run(db, exhibit_id, subjects, ctx, credentials, key_parts) -> int:
+def _run(db, exhibit_id, subjects, ctx, matchers: Matchers, key_parts) -> int:
     exhibit = db_exhibit(db, exhibit_id)
-    matchers = Matchers(db, credentials)
     params = {"rulesets": [(r.name, r.version, r.sha256) for r in matchers.rulesets],
               "hashsets": [(h.name, h.version, h.sha256) for h in matchers.hashsets.values()],
-              "pdq_radius": PDQ_RADIUS, "pdq_min_quality": PDQ_MIN_QUALITY, "matchers": matchers.versions}
+              "options": matchers.options.__dict__, "matchers": matchers.versions}
     recorded = 0
     with stage_run(db, ctx, "match", case_id=exhibit.case_id, exhibit_id=exhibit_id, parameters=params,
-                   key_parts=key_parts) as run:
+                   key_parts=(*key_parts, matchers.knowledge)) as run:
         for start in range(0, len(subjects), MATCH_COMMIT):
             chunk = subjects[start:start + MATCH_COMMIT]
             with db.session() as session:
@@ -193,13 +215,15 @@ def _content(matchers: Matchers, subject: Subject) -> list[str]:
         else:
             subject.pdq = digest
             for hashset, index in matchers.indexes:
-                for match in index.match(digest, radius=PDQ_RADIUS, min_quality=PDQ_MIN_QUALITY):
+                for match in index.match(digest, radius=matchers.options.pdq_radius,
+                                         min_quality=matchers.options.pdq_min_quality):
                     subject.findings.append(dict(
                         matcher="pdq", matcher_version=matchers.versions["pdq"], engine_versions=matchers.pdq_engine,
                         set_name=hashset.name, set_version=hashset.version, set_sha256=hashset.sha256,
                         outcome="match", rule=str(match.reference_id), category=None, known=hashset.kind,
                         detail={"reference_hash": match.reference_hash, "distance": match.distance,
-                                "transform": match.transform, "radius": PDQ_RADIUS, "hash": digest.hash_hex,
+                                "transform": match.transform, "radius": matchers.options.pdq_radius,
+                                "hash": digest.hash_hex,
                                 "quality": digest.quality, "convention": digest.convention},
                         key=_key("pdq", hashset.id, match.reference_id)))
     else:
@@ -226,7 +250,7 @@ def _write(session, exhibit_id: int, run_id: int, matchers: Matchers, chunk: lis
     rows, updates_files, updates_carved = [], [], []
     for subject, issues in zip(chunk, problems):
         pdq, tlsh = subject.pdq, subject.tlsh
-        values = {"id": subject.id, "match_status": "matched",
+        values = {"id": subject.id, "match_status": matchers.knowledge,
                   "known_good": any(f["known"] == "known-good" for f in subject.findings),
                   "restricted": _restricted(subject, session),
                   "pdq_hash": pdq.hash_hex if pdq else None, "pdq_quality": pdq.quality if pdq else None,

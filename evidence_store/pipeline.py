@@ -26,7 +26,8 @@ class _Silent:
 
 def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None,
                     credentials: stages.Credentials = (), progress: Progress | None = None,
-                    workers: int | None = None, carve: bool = True, slack: bool = False) -> dict:
+                    workers: int | None = None, carve: bool = True, slack: bool = False,
+                    match_options: matching.MatchOptions | None = None) -> dict:
     """register -> scan -> walk (per volume) -> hash/type (per batch) -> carve -> match -> finalize."""
     ctx = ctx or RunContext()
     progress = progress or _Silent()
@@ -46,21 +47,22 @@ def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None
             stages.hash_batch(db, exhibit_id, id_range, ctx, tick, credentials)
     if carve:
         carve_exhibit(db, exhibit_id, ctx, credentials, progress, slack=slack)
-    match_exhibit(db, exhibit_id, ctx, credentials, progress, batches=batches)
+    match_exhibit(db, exhibit_id, ctx, credentials, progress, batches=batches, options=match_options)
     return stages.finalize(db, exhibit_id, ctx)
 
 
 def match_exhibit(db: Database, exhibit_id: int, ctx: RunContext, credentials: stages.Credentials = (),
-                  progress: Progress | None = None, batches: list[list[int]] | None = None) -> int:
+                  progress: Progress | None = None, batches: list[list[int]] | None = None,
+                  options: matching.MatchOptions | None = None) -> int:
     """Hash sets, YARA, PDQ and TLSH over the hashed files (per batch) and the carved objects."""
     progress = progress or _Silent()
     batches = batches if batches is not None else stages.plan_batches(db, exhibit_id)
     tick = progress.phase("match", len(batches) + 1)
     found = 0
     for id_range in batches:
-        found += matching.match_files(db, exhibit_id, id_range, ctx, credentials)
+        found += matching.match_files(db, exhibit_id, id_range, ctx, credentials, options)
         tick(1)
-    found += matching.match_carved(db, exhibit_id, ctx, credentials)
+    found += matching.match_carved(db, exhibit_id, ctx, credentials, options)
     tick(1)
     return found
 

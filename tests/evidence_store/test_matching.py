@@ -127,6 +127,12 @@ def test_findings_from_every_matcher(lab):
     cli("match", "--case", "C-1", "--exhibit", "E-1")
     assert len(cli("findings", "--case", "C-1", "--json").splitlines()) == with_findings
 
+    # a size cap that excludes the files: every one is recorded as too large, never silently skipped
+    cli("match", "--case", "C-1", "--exhibit", "E-1", "--yara-size-cap", "64")
+    capped = [json.loads(line) for line in cli("findings", "--case", "C-1", "--json").splitlines()]
+    too_large = {f["path"] for f in capped if f["matcher"] == "yara" and f["outcome"] == "too-large"}
+    assert {"/docs/notes.txt", "/tools/known.bin", "/pics/holiday.jpg"} <= too_large
+
 
 def test_reviewer_can_see_restricted_content(lab, monkeypatch):
     cli, tmp, files = lab
