@@ -148,3 +148,27 @@ def test_reviewer_can_see_restricted_content(lab, monkeypatch):
     log = [json.loads(line) for line in cli("custody", "log", "--case", "C-1", "--json").splitlines()]
     view = [e for e in log if e["action"] == "view"][-1]
     assert view["actor_role"] == "reviewer" and json.loads(view["details"])["restricted"] is True
+
+
+@pytest.mark.parametrize("sample,fmt", [
+    ("sample-hashes__hashdeep.txt", "hashdeep"),
+    ("sample-hashes__md5deep.txt", "hash-list"),
+    ("sample-hashes__nsrl__NSRL-2.0.txt", "nsrl-rds2"),
+    ("sample-hashes__nsrl__NSRL-1.5.txt", "nsrl-rds2"),
+    ("sample-hashes__hashkeeper__Z00236.hsh", "hashkeeper"),
+])
+def test_corpus_hash_sets_import(sample, fmt, sqlite_db):
+    from evidence_store.knowledge import import_hashset
+    from evidence_store.models import HashSetEntry
+    from sqlalchemy import func, select
+    from tests.conftest import corpus_path
+
+    path = corpus_path(f"hashsets/hashdeep-repo/{sample}")
+    row = import_hashset(sqlite_db, str(path), sample, "known-good", actor=("t", "technician"))
+    assert row.format == fmt and row.entries > 0
+    again = import_hashset(sqlite_db, str(path), sample, "known-good", actor=("t", "technician"))
+    assert again.id == row.id                                          # same set again: nothing added
+    with sqlite_db.session() as session:
+        assert session.scalar(select(func.count()).select_from(HashSetEntry)) == row.entries
+        assert session.scalar(select(func.count()).select_from(HashSetEntry).where(
+            HashSetEntry.md5.is_not(None) | HashSetEntry.sha1.is_not(None))) == row.entries
