@@ -93,7 +93,7 @@ def run_ours(exe: str | None, image: Path, workdir: Path, logdir: Path, prepare)
         ("case-create", [*base, "case", "create", "BENCH"], False),
         ("evidence-add", [*base, "evidence", "add", str(image), "--case", "BENCH", "--exhibit", "E1",
                           "--examiner", "bench"], True),
-        ("process", [*base, "process", "--case", "BENCH", "--exhibit", "E1", "--no-carve"], True),
+        ("process", [*base, "process", "--case", "BENCH", "--exhibit", "E1", "--no-carve", "--no-match"], True),
     ]
     steps: list[measure.Step] = []
     for name, argv, reads_image in commands:

@@ -185,9 +185,11 @@ def _match_options(*values):
 @click.option("--carve/--no-carve", default=True, show_default=True,
               help="Carve unallocated space and unpartitioned areas too.")
 @click.option("--carve-slack", is_flag=True, help="Also carve file slack.")
+@click.option("--match/--no-match", "run_match", default=True, show_default=True,
+              help="Run the matchers (hash sets, YARA, PDQ, TLSH).")
 @_match_flags
 def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers: int | None, carve: bool,
-            carve_slack: bool, yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
+            carve_slack: bool, run_match: bool, yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
     """Run every stage on an exhibit: scan volumes, walk, hash and type."""
     from evidence_store.pipeline import process_exhibit
 
@@ -197,7 +199,7 @@ def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
         with progress_bars() as bars:
             summary = process_exhibit(db, exhibit_id, credentials=creds, progress=RichProgress(bars),
-                                      workers=workers, carve=carve, slack=carve_slack,
+                                      workers=workers, carve=carve, slack=carve_slack, match=run_match,
                                       match_options=_match_options(yara_timeout, yara_size_cap, pdq_radius,
                                                                    pdq_min_quality))
     except (StageFailed, StoreError) as exc:

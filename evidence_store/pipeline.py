@@ -27,7 +27,7 @@ class _Silent:
 def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None,
                     credentials: stages.Credentials = (), progress: Progress | None = None,
                     workers: int | None = None, carve: bool = True, slack: bool = False,
-                    match_options: matching.MatchOptions | None = None) -> dict:
+                    match: bool = True, match_options: matching.MatchOptions | None = None) -> dict:
     """register -> scan -> walk (per volume) -> hash/type (per batch) -> carve -> match -> finalize."""
     ctx = ctx or RunContext()
     progress = progress or _Silent()
@@ -47,7 +47,8 @@ def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None
             stages.hash_batch(db, exhibit_id, id_range, ctx, tick, credentials)
     if carve:
         carve_exhibit(db, exhibit_id, ctx, credentials, progress, slack=slack)
-    match_exhibit(db, exhibit_id, ctx, credentials, progress, batches=batches, options=match_options)
+    if match:
+        match_exhibit(db, exhibit_id, ctx, credentials, progress, batches=batches, options=match_options)
     return stages.finalize(db, exhibit_id, ctx)
 
 
