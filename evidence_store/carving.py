@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from evidence_store.db import Database, data_dir
 from evidence_store.models import CarvedObjectRow, CarveRangeRow, Exhibit, FileEntry, Volume
 from evidence_store.runs import RunContext, stage_run
-from evidence_store.store import record_warning, upsert
+from evidence_store.store import id_ranges, record_warning, upsert
 from forensics.locator import locator_key
 
 RANGE_BYTES = 64 * 1024 * 1024       # ranges are split to this size so batches balance
@@ -75,10 +75,8 @@ def _batches(db: Database, exhibit_id: int, max_batches: int) -> list[list[int]]
             CarveRangeRow.exhibit_id == exhibit_id)) or 0
         if not total:
             return []
-        rows = session.execute(text(
-            "SELECT min(id), max(id) FROM (SELECT id, ntile(:n) OVER (ORDER BY id) AS bucket FROM carve_ranges "
-            "WHERE exhibit_id = :e) AS t GROUP BY bucket ORDER BY 1"), {"n": min(total, max_batches), "e": exhibit_id})
-        return [[int(lo), int(hi)] for lo, hi in rows]
+        return id_ranges(session, CarveRangeRow.id, CarveRangeRow.exhibit_id == exhibit_id,
+                         buckets=min(total, max_batches))
 
 
 def carve_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from evidence_store.db import Database
 from evidence_store.carving import carving_summary, link_duplicates
@@ -17,7 +17,7 @@ from evidence_store.custody.service import auto_checkpoint
 from evidence_store.intake import fail_exhibit, verify_exhibit
 from evidence_store.models import Exhibit, FileEntry, ProcessingWarning, Volume
 from evidence_store.runs import RunContext, StageFailed, stage_run
-from evidence_store.store import record_warning, upsert
+from evidence_store.store import id_ranges, record_warning, upsert
 from forensics.errors import ImageError, ItemError
 from forensics.locator import locator_key
 from forensics.models import ContentDigest, FileRecord, WalkWarning
@@ -159,11 +159,8 @@ def plan_batches(db: Database, exhibit_id: int, max_batches: int = MAX_BATCHES,
         if total == 0:
             return []
         buckets = max(1, min(max_batches, -(-total // min_batch)))
-        rows = session.execute(text(
-            "SELECT min(id), max(id) FROM (SELECT id, ntile(:n) OVER (ORDER BY id) AS bucket "
-            "FROM file_entries WHERE exhibit_id = :e AND has_content) AS t GROUP BY bucket ORDER BY 1"),
-            {"n": buckets, "e": exhibit_id}).all()
-        return [[int(lo), int(hi)] for lo, hi in rows]
+        return id_ranges(session, FileEntry.id, FileEntry.exhibit_id == exhibit_id,
+                         FileEntry.has_content.is_(True), buckets=buckets)
 
 
 def hash_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,

@@ -5,7 +5,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from evidence_store.models import Case, Exhibit, ProcessingWarning
@@ -69,3 +69,13 @@ def record_warning(session: Session, exhibit_id: int, stage: str, message: str, 
         run_id=run_id, volume_id=volume_id, file_entry_id=file_entry_id, detail=detail or None,
         warning_key=warning_key(stage, volume_id, path, message),
     )], keys=["exhibit_id", "warning_key"])
+
+
+def id_ranges(session: Session, id_column, *where, buckets: int) -> list[list[int]]:
+    """Splits the ids matching ``where`` into at most ``buckets`` contiguous [first, last] ranges
+    of near-equal counts (SQL ``ntile``), so batches can be mapped without listing ids."""
+    numbered = select(id_column.label("id"), func.ntile(buckets).over(order_by=id_column).label("bucket")) \
+        .where(*where).subquery()
+    rows = session.execute(select(func.min(numbered.c.id), func.max(numbered.c.id))
+                           .group_by(numbered.c.bucket).order_by(func.min(numbered.c.id))).all()
+    return [[int(lo), int(hi)] for lo, hi in rows]
