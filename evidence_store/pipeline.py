@@ -9,10 +9,8 @@ from typing import Protocol
 
 from evidence_store import carving, matching, stages
 from evidence_store.db import Database
+from evidence_store.models import Exhibit
 from evidence_store.runs import RunContext
-
-
-PARALLEL_THRESHOLD = 2000   # below this, starting worker processes costs more than it saves
 
 
 class Progress(Protocol):
@@ -24,40 +22,48 @@ class _Silent:
         return lambda n: None
 
 
+PARALLEL_MEDIA_BYTES = 512 * 1024 * 1024   # below this, starting worker processes costs more than it saves
+
+
 def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None,
                     credentials: stages.Credentials = (), progress: Progress | None = None,
                     workers: int | None = None, carve: bool = True, slack: bool = False,
                     match: bool = True, match_options: matching.MatchOptions | None = None) -> dict:
-    """register -> scan -> walk (per volume) -> hash/type (per batch) -> carve -> match -> finalize."""
+    """register -> scan -> walk (per volume) -> hash/type (per batch) -> carve -> match -> finalize.
+
+    The per-volume and per-batch stages run in worker processes (one per CPU) for
+    exhibits of 512 MiB and more, as Airflow's mapped tasks would; below that, in order.
+    """
     ctx = ctx or RunContext()
     progress = progress or _Silent()
     stages.register(db, exhibit_id, ctx)
     volume_ids = stages.scan(db, exhibit_id, ctx, credentials)
-    tick = progress.phase("walk", None)
-    for volume_id in volume_ids:
-        stages.walk(db, volume_id, ctx, tick, credentials)
-    batches = stages.plan_batches(db, exhibit_id)
-    pending = _pending(db, exhibit_id)
-    tick = progress.phase("hash + type", pending)
-    workers = min(workers or os.cpu_count() or 1, len(batches))
-    if workers > 1 and pending >= PARALLEL_THRESHOLD:
-        _hash_in_workers(db, exhibit_id, batches, ctx, credentials, tick, workers)
-    else:
-        for id_range in batches:
-            stages.hash_batch(db, exhibit_id, id_range, ctx, tick, credentials)
-    if carve:
-        carve_exhibit(db, exhibit_id, ctx, credentials, progress, slack=slack)
-    if match:
-        match_exhibit(db, exhibit_id, ctx, credentials, progress, batches=batches, options=match_options)
+    with db.session() as session:
+        large = (session.get(Exhibit, exhibit_id).media_size or 0) >= PARALLEL_MEDIA_BYTES
+    count = (workers or os.cpu_count() or 1) if (large or workers) else 1
+    credentials = tuple(credentials)
+    with Workers(db, count) as pool:
+        pool.run("walk", [(volume_id, ctx, None, credentials) for volume_id in volume_ids],
+                 progress.phase("walk", len(volume_ids)))
+        batches = stages.plan_batches(db, exhibit_id)
+        pool.run("hash", [(exhibit_id, id_range, ctx, None, credentials) for id_range in batches],
+                 progress.phase("hash + type", len(batches)))
+        if carve:
+            carve_batches = carving.plan_carving(db, exhibit_id, ctx, slack=slack, credentials=credentials)
+            pool.run("carve", [(exhibit_id, id_range, ctx, credentials) for id_range in carve_batches],
+                     progress.phase("carve", len(carve_batches)))
+        if match:
+            pool.run("match", [(exhibit_id, id_range, ctx, credentials, match_options) for id_range in batches],
+                     progress.phase("match", len(batches)))
+            matching.match_carved(db, exhibit_id, ctx, credentials, match_options)
     return stages.finalize(db, exhibit_id, ctx)
 
 
 def match_exhibit(db: Database, exhibit_id: int, ctx: RunContext, credentials: stages.Credentials = (),
-                  progress: Progress | None = None, batches: list[list[int]] | None = None,
-                  options: matching.MatchOptions | None = None) -> int:
+                  progress: Progress | None = None, options: matching.MatchOptions | None = None) -> int:
     """Hash sets, YARA, PDQ and TLSH over the hashed files (per batch) and the carved objects."""
     progress = progress or _Silent()
-    batches = batches if batches is not None else stages.plan_batches(db, exhibit_id)
+    batches = stages.plan_batches(db, exhibit_id)
     tick = progress.phase("match", len(batches) + 1)
     found = 0
     for id_range in batches:
@@ -81,34 +87,43 @@ def carve_exhibit(db: Database, exhibit_id: int, ctx: RunContext, credentials: s
     return found
 
 
-def _hash_in_workers(db: Database, exhibit_id: int, batches: list[list[int]], ctx: RunContext,
-                     credentials: stages.Credentials, tick: Callable[[int], None], workers: int) -> None:
-    """Hash batches in worker processes, as Airflow's mapped tasks would run them."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_hash_worker, db.url, exhibit_id, id_range, ctx, tuple(credentials))
-                   for id_range in batches]
+TASKS: dict[str, Callable[..., int]] = {
+    "walk": stages.walk, "hash": stages.hash_batch, "carve": carving.carve_batch, "match": matching.match_files,
+}
+
+
+class Workers:
+    """Runs a stage over its items inline (one worker) or in a pool of spawned processes."""
+
+    def __init__(self, db: Database, count: int) -> None:
+        self._db, self._count, self._pool = db, count, None
+
+    def __enter__(self) -> Workers:
+        if self._count > 1:
+            self._pool = ProcessPoolExecutor(max_workers=self._count, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def run(self, task: str, items: list[tuple], tick: Callable[[int], None]) -> None:
+        if self._pool is None or len(items) < 2:
+            for args in items:
+                TASKS[task](self._db, *args)
+                tick(1)
+            return
+        futures = [self._pool.submit(_worker, self._db.url, task, args) for args in items]
         for future in as_completed(futures):
-            tick(future.result())
+            future.result()
+            tick(1)
 
 
 _worker_db: Database | None = None
 
 
-def _hash_worker(url: str, exhibit_id: int, id_range: list[int], ctx: RunContext,
-                 credentials: tuple) -> int:
+def _worker(url: str, task: str, args: tuple) -> int:
     global _worker_db
     if _worker_db is None or _worker_db.url != url:
         _worker_db = Database(url)
-    return stages.hash_batch(_worker_db, exhibit_id, id_range, ctx, None, credentials)
-
-
-def _pending(db: Database, exhibit_id: int) -> int:
-    from sqlalchemy import func, select
-
-    from evidence_store.models import FileEntry
-
-    with db.session() as session:
-        return session.scalar(select(func.count()).select_from(FileEntry).where(
-            FileEntry.exhibit_id == exhibit_id, FileEntry.has_content.is_(True),
-            FileEntry.hash_status != "hashed")) or 0
+    return TASKS[task](_worker_db, *args)
