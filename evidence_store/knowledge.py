@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 import forensics
 from evidence_store.custody.ledger import Event, append, default_actor
@@ -154,8 +154,3 @@ def list_hashsets(db: Database) -> list[HashSet]:
 def list_rulesets(db: Database) -> list[RuleSet]:
     with db.session() as session:
         return list(session.scalars(select(RuleSet).order_by(RuleSet.id)))
-
-
-def count_entries(db: Database) -> int:
-    with db.session() as session:
-        return session.scalar(select(func.count()).select_from(HashSetEntry)) or 0

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from evidence_store.db import Database
 from evidence_store.models import CarvedObjectRow, Exhibit, FileEntry, Finding, HashSet, HashSetEntry, RuleSet

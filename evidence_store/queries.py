@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from evidence_store.db import Database
-from evidence_store.models import (Case, CarvedObjectRow, Exhibit, FileEntry, Finding, ProcessingRun,
+from evidence_store.models import (CarvedObjectRow, Exhibit, FileEntry, Finding, ProcessingRun,
                                    ProcessingWarning, Volume)
 
 FILE_COLUMNS = ("id", "path", "inode", "allocated", "size", "mtime", "atime", "ctime", "crtime",

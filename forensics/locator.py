@@ -33,14 +33,6 @@ def locator_key(locator: str) -> str:
     return hashlib.sha256(locator.encode("utf-8")).hexdigest()
 
 
-def child_locator(parent_locator: str, type_indicator: str, **attributes: Any) -> str:
-    """Builds a child locator without a dfvfs object round trip (fast in walks)."""
-    obj: dict[str, Any] = {"__type__": "PathSpec", "type_indicator": type_indicator}
-    obj.update({k: v for k, v in attributes.items() if v not in (None, "")})
-    obj["parent"] = json.loads(parent_locator)
-    return _canonical(obj)
-
-
 class ChildLocatorFactory:
     """Builds many child locators under one parent; parses the parent once."""
 
@@ -57,14 +49,3 @@ class ChildLocatorFactory:
 
 def os_path_spec(path: str) -> PathSpec:
     return factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_OS, location=path)
-
-
-def describe(locator: str) -> str:
-    """Human-readable chain, e.g. ``EWF > TSK_PARTITION /p1 > TSK /a/b``."""
-    parts = []
-    spec: PathSpec | None = from_locator(locator)
-    while spec is not None:
-        loc = getattr(spec, "location", None)
-        parts.append(f"{spec.type_indicator} {loc}" if loc else spec.type_indicator)
-        spec = spec.parent
-    return " > ".join(reversed(parts))

@@ -43,14 +43,6 @@ def walk_file_system(fs_locator: str, credentials: Credentials = ()) -> Iterator
     yield from _walk_dfvfs(fs_locator)
 
 
-def tsk_fs_type(fs_locator: str) -> str | None:
-    spec = from_locator(fs_locator)
-    try:
-        return tsk.TSKVolume(spec.parent).fs_type if spec.parent else None
-    except FileSystemOpenError:
-        return None
-
-
 def _walk_tsk(volume: tsk.TSKVolume, parent_locator: str) -> Iterator[Walked]:
     make_locator = ChildLocatorFactory(parent_locator, definitions.TYPE_INDICATOR_TSK)
     is_ntfs = volume.fs_type.startswith("ntfs")

@@ -14,7 +14,7 @@ from evidence_store.custody.ledger import CustodyError, Event, Recorded, append,
 from evidence_store.custody.signing import sign_checkpoint, load_private, trusted_keys
 from evidence_store.custody.verify import Report, verify_chain
 from evidence_store.db import Database
-from evidence_store.models import CustodyCheckpoint, CustodyEvent, Exhibit
+from evidence_store.models import CustodyCheckpoint, CustodyEvent
 from evidence_store.store import get_case, get_exhibit
 
 ROW_FIELDS = HASHED_FIELDS + ("event_hash",)
@@ -106,7 +106,3 @@ def log(db: Database, case_name: str) -> list[dict[str, Any]]:
     with db.session() as session:
         get_case(session, case_name)
         return list(event_rows(session, case_name))
-
-
-def exhibit_row(session: Session, case_name: str, exhibit: str) -> Exhibit:
-    return get_exhibit(session, case_name, exhibit)

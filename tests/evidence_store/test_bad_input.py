@@ -12,7 +12,6 @@ from evidence_store.intake import add_exhibit, create_case
 from evidence_store.models import Exhibit, FileEntry, ProcessingWarning, Volume
 from evidence_store.pipeline import process_exhibit
 from evidence_store.runs import RunContext, StageFailed
-from forensics.models import FileRecord
 from tests.conftest import corpus_path
 
 

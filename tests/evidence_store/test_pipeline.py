@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import os
 
-import pytest
 from sqlalchemy import func, select
 
 from evidence_store import stages
