@@ -31,7 +31,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from forensics.matchers.models import DIHEDRAL_NAMES, PdqDigest  # noqa: E402
-from forensics.matchers.pdq_index import PdqIndex, brute_force, default_chunks  # noqa: E402
+from forensics.matchers.pdq_index import PdqIndex, brute_force  # noqa: E402
 
 MIB = 1024 * 1024
 

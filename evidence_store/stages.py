@@ -92,7 +92,7 @@ def walk(db: Database, volume_id: int, ctx: RunContext, tick: Tick | None = None
     with db.session() as session:
         volume = session.get(Volume, volume_id)
         exhibit = session.get(Exhibit, volume.exhibit_id)
-        fs_locator, exhibit_id, case_id, label = volume.locator, exhibit.id, exhibit.case_id, exhibit.number
+        fs_locator, exhibit_id, case_id = volume.locator, exhibit.id, exhibit.case_id
         volume_path = volume.volume_path
     params = {"volume": volume_path}
     with stage_run(db, ctx, "walk", case_id=case_id, exhibit_id=exhibit_id, parameters=params,
