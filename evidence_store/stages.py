@@ -230,7 +230,7 @@ def finalize(db: Database, exhibit_id: int, ctx: RunContext) -> dict[str, int | 
     with stage_run(db, ctx, "finalize", case_id=exhibit.case_id, exhibit_id=exhibit_id,
                    parameters={"rehash": "sha256"}) as run:
         try:
-            after = hash_media(inspect_source(exhibit.image_path)).sha256
+            after = hash_media(inspect_source(exhibit.image_path), algorithms=("sha256",)).sha256
         except ImageError as exc:
             after, problem = None, str(exc)
         else:
