@@ -67,3 +67,22 @@ def test_vss_stores_listed_and_unrecognized_partition_reported():
     assert ("/vss1", "snapshot") in kinds and ("/", "filesystem") in kinds
     split = [(v.volume_path, v.kind) for v in scan_volumes(str(corpus_path("dfvfs/image-split.E01")))]
     assert split == [("/p1", "unrecognized"), ("/p5", "filesystem")]
+
+
+def test_exfat_is_walked_like_fls(tmp_path):
+    """exFAT (mkfs.exfat; nothing in user space writes files into it without mounting):
+    the walk lists what TSK's fls lists, metadata files included."""
+    require_tools("mkfs.exfat", "fls")
+    image = tmp_path / "exfat.img"
+    with open(image, "wb") as handle:
+        handle.truncate(32 * MIB)
+    subprocess.run(["mkfs.exfat", "-L", "EXFATVOL", str(image)], check=True, capture_output=True)
+    volumes = list(scan_volumes(str(image)))
+    assert len(volumes) == 1 and volumes[0].kind == "filesystem"
+    ours = {(r.path.lstrip("/"), r.inode) for r in walk_file_system(volumes[0].locator) if isinstance(r, FileRecord)}
+    listing = subprocess.run(["fls", "-r", "-p", str(image)], capture_output=True, text=True, check=True).stdout
+    theirs = set()
+    for line in listing.splitlines():
+        meta, _, name = line.partition("\t")
+        theirs.add((name, int(meta.split()[-1].rstrip(":").split("-")[0])))
+    assert ours == theirs and ours
