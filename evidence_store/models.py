@@ -94,7 +94,21 @@ class Volume(Base):
     entry_count: Mapped[Optional[int]]
 
 
-class FileEntry(Base):
+class MatchedContent:
+    """What the match stage records on a file entry or a carved object."""
+
+    pdq_hash: Mapped[Optional[str]] = mapped_column(String(64))
+    pdq_quality: Mapped[Optional[int]]
+    pdq_convention: Mapped[Optional[str]] = mapped_column(String(20))
+    tlsh: Mapped[Optional[str]] = mapped_column(String(80))
+    known_good: Mapped[bool] = mapped_column(Boolean, default=False)
+    # matched known-bad image material: content is never shown without an explicit reviewer request
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # digest of the rule sets, hash sets and limits last matched against ('pending' before)
+    match_status: Mapped[str] = mapped_column(String(20), default="pending")
+
+
+class FileEntry(MatchedContent, Base):
     __tablename__ = "file_entries"
     __table_args__ = (
         UniqueConstraint("volume_id", "locator_key"),
@@ -127,14 +141,6 @@ class FileEntry(Base):
     extension_mismatch: Mapped[Optional[bool]] = mapped_column(Boolean)
     # pending | hashed | unreadable | none (no content)
     hash_status: Mapped[str] = mapped_column(String(20), default="pending")
-    pdq_hash: Mapped[Optional[str]] = mapped_column(String(64))
-    pdq_quality: Mapped[Optional[int]]
-    pdq_convention: Mapped[Optional[str]] = mapped_column(String(20))
-    tlsh: Mapped[Optional[str]] = mapped_column(String(80))
-    known_good: Mapped[bool] = mapped_column(Boolean, default=False)
-    # matched known-bad image material: content is never shown without an explicit reviewer request
-    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
-    match_status: Mapped[str] = mapped_column(String(20), default="pending")   # pending | matched
 
 
 class ProcessingRun(Base):
@@ -267,7 +273,7 @@ class CarveRangeRow(Base):
     objects: Mapped[Optional[int]]
 
 
-class CarvedObjectRow(Base):
+class CarvedObjectRow(MatchedContent, Base):
     """An object recovered by carving, stored content-addressed in the case's artifact store."""
 
     __tablename__ = "carved_objects"
@@ -297,13 +303,6 @@ class CarvedObjectRow(Base):
     description: Mapped[Optional[str]] = mapped_column(Text)
     # a walked file with the same content: the object is not counted again
     duplicate_of: Mapped[Optional[int]] = mapped_column(ForeignKey("file_entries.id"))
-    pdq_hash: Mapped[Optional[str]] = mapped_column(String(64))
-    pdq_quality: Mapped[Optional[int]]
-    pdq_convention: Mapped[Optional[str]] = mapped_column(String(20))
-    tlsh: Mapped[Optional[str]] = mapped_column(String(80))
-    known_good: Mapped[bool] = mapped_column(Boolean, default=False)
-    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
-    match_status: Mapped[str] = mapped_column(String(20), default="pending")
 
 
 class RuleSet(Base):
