@@ -97,7 +97,9 @@ def carve_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: Run
     found = 0
     with stage_run(db, ctx, "carve", case_id=case_id, exhibit_id=exhibit_id, key_parts=(lo, hi),
                    parameters={"first_range": lo, "last_range": hi, "carvers": carver_versions()}) as run:
-        types = _Typer()
+        from forensics.filetype import TypeIdentifier
+
+        types = TypeIdentifier()
         readers: dict[str, object] = {}
         try:
             for row in ranges:
@@ -122,23 +124,12 @@ def carve_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: Run
     return found
 
 
-class _Typer:
-    """libmagic type of a stored artifact (first 256 KiB), cached by content hash."""
-
-    def __init__(self) -> None:
-        from forensics.filetype import TypeIdentifier
-
-        self._identifier = TypeIdentifier()
-        self._cache: dict[str, tuple[str, str]] = {}
-
-    def __call__(self, sha256: str, path: str) -> tuple[str, str]:
-        if sha256 not in self._cache:
-            with open(path, "rb") as handle:
-                self._cache[sha256] = self._identifier.identify_content(handle.read(256 * 1024))
-        return self._cache[sha256]
+def _read_head(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(256 * 1024)
 
 
-def _write_objects(session, exhibit_id: int, range_id: int, objects, types: _Typer) -> None:
+def _write_objects(session, exhibit_id: int, range_id: int, objects, types) -> None:
     if not objects:
         return
     walked = dict(session.execute(select(FileEntry.sha256, func.min(FileEntry.id)).where(
@@ -146,7 +137,7 @@ def _write_objects(session, exhibit_id: int, range_id: int, objects, types: _Typ
         .group_by(FileEntry.sha256)).all())
     rows = []
     for obj in objects:
-        mime, description = types(obj.sha256, obj.stored_as)
+        mime, description = types.identify_digest(obj.sha256, lambda: _read_head(obj.stored_as))
         rows.append(dict(
             exhibit_id=exhibit_id, range_id=range_id, locator=obj.locator, locator_key=locator_key(obj.locator),
             offset=obj.offset, size=obj.size, image_ranges=[list(r) for r in obj.image_ranges],

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+from collections import OrderedDict
+from collections.abc import Callable
 
 # Python's built-in table only (not /etc/mime.types), so results do not depend on the machine.
 TYPES = mimetypes.MimeTypes(filenames=())
@@ -42,12 +44,28 @@ def _textual(mime: str) -> bool:
 class TypeIdentifier:
     """Wraps two libmagic handles; ``magic`` is imported when the first is made."""
 
+    CACHE_SIZE = 65536
+
     def __init__(self) -> None:
         import magic
 
         self._mime = magic.Magic(mime=True)
         self._text = magic.Magic()
         self.version = f"libmagic {magic.version()}" if hasattr(magic, "version") else "libmagic"
+        # libmagic is the costliest step of typing and depends only on content: identical
+        # contents (common on real disks) are typed once. Keyed by SHA-256 of the whole stream.
+        self._typed: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    def identify_digest(self, sha256: str, read_head: Callable[[], bytes]) -> tuple[str, str]:
+        """(mime type, description) of content with this SHA-256; ``read_head`` only on a cache miss."""
+        if sha256 in self._typed:
+            self._typed.move_to_end(sha256)
+            return self._typed[sha256]
+        result = self.identify_content(read_head())
+        self._typed[sha256] = result
+        if len(self._typed) > self.CACHE_SIZE:
+            self._typed.popitem(last=False)
+        return result
 
     def identify_content(self, head: bytes) -> tuple[str, str]:
         """(mime type, description) for a file's first bytes."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections import OrderedDict
 from collections.abc import Iterator
 
 from dfvfs.lib import definitions, errors as dfvfs_errors
@@ -14,7 +13,7 @@ from forensics import tsk
 from forensics.errors import FileSystemOpenError, ItemError
 from forensics.filetype import TypeIdentifier, extension_mismatch
 from forensics.image import Credentials, apply_credentials
-from forensics.locator import from_locator
+from forensics.locator import canonical, from_locator
 from forensics.models import ContentDigest
 
 CHUNK = 1024 * 1024
@@ -37,7 +36,7 @@ class StreamReader:
             yield from self._dfvfs_chunks(locator, chunk)
 
     def _volume(self, parent: dict) -> tsk.TSKVolume:
-        key = json.dumps(parent, sort_keys=True)
+        key = canonical(parent)
         if key not in self._volumes:
             try:
                 self._volumes[key] = tsk.TSKVolume(from_locator(key))
@@ -81,24 +80,9 @@ class StreamReader:
 class Digester:
     """MD5, SHA-1, SHA-256 and libmagic type of a stream, in one read."""
 
-    TYPE_CACHE = 65536
-
     def __init__(self, reader: StreamReader | None = None) -> None:
         self.reader = reader or StreamReader()
         self.types = TypeIdentifier()
-        # libmagic is the costliest step and depends only on content: identical files
-        # (common on real disks) are typed once. Keyed by SHA-256 of the whole stream.
-        self._typed: OrderedDict[str, tuple[str, str]] = OrderedDict()
-
-    def _identify(self, sha256: str, head: bytes) -> tuple[str, str]:
-        if sha256 in self._typed:
-            self._typed.move_to_end(sha256)
-            return self._typed[sha256]
-        result = self.types.identify_content(head)
-        self._typed[sha256] = result
-        if len(self._typed) > self.TYPE_CACHE:
-            self._typed.popitem(last=False)
-        return result
 
     def digest(self, locator: str, path: str) -> ContentDigest:
         md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
@@ -112,7 +96,7 @@ class Digester:
                 head += data[: MAGIC_BYTES - len(head)]
             size += len(data)
         sha256_hex = sha256.hexdigest()
-        mime, description = self._identify(sha256_hex, bytes(head))
+        mime, description = self.types.identify_digest(sha256_hex, lambda: bytes(head))
         return ContentDigest(size=size, md5=md5.hexdigest(), sha1=sha1.hexdigest(), sha256=sha256_hex,
                              mime_type=mime, description=description,
                              extension_mismatch=extension_mismatch(posixpath.basename(path), mime))
