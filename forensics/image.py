@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dfvfs.helpers import source_scanner
 from dfvfs.lib import definitions, errors as dfvfs_errors
 from dfvfs.lib import ewf_helper, raw_helper
+from dfvfs.path import factory as path_spec_factory
 from dfvfs.resolver import resolver
 
 from forensics.errors import ImageError
@@ -97,9 +98,7 @@ def truncated_mbr(path: str) -> list[MbrEntry] | None:
 
 
 def raw_path_spec(path: str):
-    from dfvfs.path import factory
-
-    return factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_RAW, parent=os_path_spec(os.path.abspath(path)))
+    return path_spec_factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_RAW, parent=os_path_spec(os.path.abspath(path)))
 
 
 def _unlock_all(scanner: source_scanner.SourceScanner, context: source_scanner.SourceScannerContext,
@@ -148,13 +147,10 @@ def list_segments(path: str, image_type: str) -> tuple[str, ...]:
     spec = os_path_spec(os.path.abspath(path))
     file_system = resolver.Resolver.OpenFileSystem(spec)
     if image_type == definitions.TYPE_INDICATOR_EWF:
-        from dfvfs.path import factory
-        ewf = factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_EWF, parent=spec)
+        ewf = path_spec_factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_EWF, parent=spec)
         specs = ewf_helper.EWFGlobPathSpec(file_system, ewf)
     elif image_type == definitions.TYPE_INDICATOR_RAW:
-        from dfvfs.path import factory
-        raw = factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_RAW, parent=spec)
-        specs = raw_helper.RawGlobPathSpec(file_system, raw) or [spec]
+        specs = raw_helper.RawGlobPathSpec(file_system, raw_path_spec(path)) or [spec]
     else:
         specs = [spec]
     return tuple(s.location for s in specs)

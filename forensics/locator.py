@@ -15,13 +15,14 @@ from dfvfs.path.path_spec import PathSpec
 from dfvfs.serializer.json_serializer import JsonPathSpecSerializer
 
 
-def _canonical(obj: dict[str, Any]) -> str:
+def canonical(obj: dict[str, Any]) -> str:
+    """Locator JSON: sorted keys, no spaces, UTF-8 text; the same path spec always gives the same string."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def to_locator(path_spec: PathSpec) -> str:
     """Serializes a path spec canonically."""
-    return _canonical(json.loads(JsonPathSpecSerializer.WriteSerialized(path_spec)))
+    return canonical(json.loads(JsonPathSpecSerializer.WriteSerialized(path_spec)))
 
 
 def from_locator(locator: str) -> PathSpec:
@@ -44,7 +45,7 @@ class ChildLocatorFactory:
         obj: dict[str, Any] = {"__type__": "PathSpec", "type_indicator": self._type}
         obj.update({k: v for k, v in attributes.items() if v not in (None, "")})
         obj["parent"] = self._parent
-        return _canonical(obj)
+        return canonical(obj)
 
 
 def os_path_spec(path: str) -> PathSpec:

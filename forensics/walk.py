@@ -20,7 +20,7 @@ from dfvfs.resolver import resolver
 from forensics import tsk
 from forensics.errors import FileSystemOpenError
 from forensics.image import Credentials, apply_credentials
-from forensics.locator import ChildLocatorFactory, from_locator, to_locator
+from forensics.locator import ChildLocatorFactory, canonical, from_locator, to_locator
 from forensics.models import FileRecord, WalkWarning
 
 Walked = FileRecord | WalkWarning
@@ -223,4 +223,4 @@ def _dfvfs_records(entry, path: str) -> Iterator[FileRecord]:
 def _stream_locator(entry, stream: str) -> str:
     obj = json.loads(to_locator(entry.path_spec))
     obj["data_stream"] = stream
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical(obj)
