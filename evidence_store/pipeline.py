@@ -49,42 +49,30 @@ def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None
         pool.run("hash", [(exhibit_id, id_range, ctx, None, credentials) for id_range in batches],
                  progress.phase("hash + type", len(batches)))
         if carve:
-            carve_batches = carving.plan_carving(db, exhibit_id, ctx, slack=slack, credentials=credentials)
-            pool.run("carve", [(exhibit_id, id_range, ctx, credentials) for id_range in carve_batches],
-                     progress.phase("carve", len(carve_batches)))
+            carve_exhibit(db, exhibit_id, ctx, credentials, progress, slack=slack, pool=pool)
         if match:
-            pool.run("match", [(exhibit_id, id_range, ctx, credentials, match_options) for id_range in batches],
-                     progress.phase("match", len(batches)))
-            matching.match_carved(db, exhibit_id, ctx, credentials, match_options)
+            match_exhibit(db, exhibit_id, ctx, credentials, progress, options=match_options, pool=pool)
     return stages.finalize(db, exhibit_id, ctx)
 
 
 def match_exhibit(db: Database, exhibit_id: int, ctx: RunContext, credentials: stages.Credentials = (),
-                  progress: Progress | None = None, options: matching.MatchOptions | None = None) -> int:
+                  progress: Progress | None = None, options: matching.MatchOptions | None = None,
+                  pool: Workers | None = None) -> int:
     """Hash sets, YARA, PDQ and TLSH over the hashed files (per batch) and the carved objects."""
-    progress = progress or _Silent()
+    progress, pool = progress or _Silent(), pool or Workers(db, 1)
     batches = stages.plan_batches(db, exhibit_id)
-    tick = progress.phase("match", len(batches) + 1)
-    found = 0
-    for id_range in batches:
-        found += matching.match_files(db, exhibit_id, id_range, ctx, credentials, options)
-        tick(1)
-    found += matching.match_carved(db, exhibit_id, ctx, credentials, options)
-    tick(1)
-    return found
+    found = pool.run("match", [(exhibit_id, id_range, ctx, tuple(credentials), options) for id_range in batches],
+                     progress.phase("match", len(batches)))
+    return found + matching.match_carved(db, exhibit_id, ctx, credentials, options)
 
 
 def carve_exhibit(db: Database, exhibit_id: int, ctx: RunContext, credentials: stages.Credentials = (),
-                  progress: Progress | None = None, *, slack: bool = False) -> int:
+                  progress: Progress | None = None, *, slack: bool = False, pool: Workers | None = None) -> int:
     """plan-carving -> carve (per batch of ranges), as the DAG's carving branch."""
-    progress = progress or _Silent()
+    progress, pool = progress or _Silent(), pool or Workers(db, 1)
     batches = carving.plan_carving(db, exhibit_id, ctx, slack=slack, credentials=credentials)
-    tick = progress.phase("carve", len(batches))
-    found = 0
-    for id_range in batches:
-        found += carving.carve_batch(db, exhibit_id, id_range, ctx, credentials)
-        tick(1)
-    return found
+    return pool.run("carve", [(exhibit_id, id_range, ctx, tuple(credentials)) for id_range in batches],
+                    progress.phase("carve", len(batches)))
 
 
 TASKS: dict[str, Callable[..., int]] = {
@@ -107,16 +95,19 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown()
 
-    def run(self, task: str, items: list[tuple], tick: Callable[[int], None]) -> None:
+    def run(self, task: str, items: list[tuple], tick: Callable[[int], None]) -> int:
+        """Runs ``task`` once per item; returns the sum of what the calls returned."""
+        total = 0
         if self._pool is None or len(items) < 2:
             for args in items:
-                TASKS[task](self._db, *args)
+                total += TASKS[task](self._db, *args)
                 tick(1)
-            return
+            return total
         futures = [self._pool.submit(_worker, self._db.url, task, args) for args in items]
         for future in as_completed(futures):
-            future.result()
+            total += future.result()
             tick(1)
+        return total
 
 
 _worker_db: Database | None = None
