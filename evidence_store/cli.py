@@ -14,9 +14,17 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
+from evidence_store.cli_options import exhibit_options
 from evidence_store.db import Database
 from evidence_store.intake import add_exhibit, create_case, lookup_exhibit
 from evidence_store.runs import RunContext, StageFailed
@@ -176,8 +184,7 @@ def _match_options(*values):
 
 
 @main.command()
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE",
               help="Key for an encrypted volume (password, recovery_password, startup_key, key_data). Repeatable.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
@@ -231,8 +238,7 @@ def _exhibit_id(db: Database, case_name: str, exhibit: str) -> int:
 
 
 @main.command()
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--slack", is_flag=True, help="Also carve file slack.")
 @click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE",
               help="Key for an encrypted volume. Repeatable.")
@@ -245,8 +251,9 @@ def carve(case_name: str, exhibit: str, slack: bool, credentials: tuple[str, ...
     try:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
         with db.session() as session:
-            from evidence_store.models import Volume
             from sqlalchemy import select
+
+            from evidence_store.models import Volume
 
             if session.scalar(select(Volume.id).where(Volume.exhibit_id == exhibit_id).limit(1)) is None:
                 fail(f"case {case_name}: exhibit {exhibit} has not been scanned yet (run forensics process)")
@@ -265,8 +272,7 @@ def carve(case_name: str, exhibit: str, slack: bool, credentials: tuple[str, ...
 
 
 @main.command()
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--new", "only_new", is_flag=True, help="Only objects the walk did not find (and not embedded).")
 @click.option("--json", "as_json", is_flag=True)
 def carved(case_name: str, exhibit: str, only_new: bool, as_json: bool) -> None:
@@ -285,8 +291,7 @@ def carved(case_name: str, exhibit: str, only_new: bool, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--deleted", is_flag=True, help="Only deleted entries.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--limit", type=int, default=None)
@@ -309,8 +314,7 @@ def files(case_name: str, exhibit: str, deleted: bool, as_json: bool, limit: int
 
 
 @main.command()
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--json", "as_json", is_flag=True)
 def warnings(case_name: str, exhibit: str, as_json: bool) -> None:
     """List processing warnings recorded for an exhibit."""
@@ -323,8 +327,7 @@ def warnings(case_name: str, exhibit: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--json", "as_json", is_flag=True)
 def runs(case_name: str, exhibit: str, as_json: bool) -> None:
     """List processing runs (stage, tool and library versions, outcome)."""
@@ -338,8 +341,7 @@ def runs(case_name: str, exhibit: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--json", "as_json", is_flag=True)
 def volumes(case_name: str, exhibit: str, as_json: bool) -> None:
     """List the volumes and file systems found in an exhibit."""
@@ -383,8 +385,7 @@ def demo(workdir: str) -> None:
 
 
 @evidence.command("review")
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--reason", required=True, help="Why the results may be trusted again (recorded).")
 def evidence_review(case_name: str, exhibit: str, reason: str) -> None:
     """Accept an exhibit's results after an integrity mismatch was examined."""
@@ -398,8 +399,7 @@ def evidence_review(case_name: str, exhibit: str, reason: str) -> None:
 
 
 @main.command()
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--file-id", type=int, required=True, help="Entry id, from 'forensics files --json'.")
 @click.option("--purpose", required=True, help="Why the content is being viewed (recorded in the custody log).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,

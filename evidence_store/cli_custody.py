@@ -9,10 +9,17 @@ from pathlib import Path
 import click
 
 import forensics
+from evidence_store.cli_options import exhibit_options
 from evidence_store.custody import service
 from evidence_store.custody.canonical import utc_text
 from evidence_store.custody.ledger import CustodyError, Event, append, default_actor
-from evidence_store.custody.signing import create_key, fingerprint, key_dir, load_public, register_key
+from evidence_store.custody.signing import (
+    create_key,
+    fingerprint,
+    key_dir,
+    load_public,
+    register_key,
+)
 from evidence_store.store import StoreError
 
 VERIFY_FAILED = 1
@@ -151,8 +158,7 @@ def _when(value: str | None) -> datetime | None:
 
 
 @custody.command()
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--from", "from_custodian", required=True, help="Who hands the exhibit over.")
 @click.option("--to", "to_custodian", required=True, help="Who receives it.")
 @click.option("--purpose", required=True, help="Why (e.g. 'to evidence store', 'for imaging').")

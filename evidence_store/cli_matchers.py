@@ -6,6 +6,7 @@ import time
 
 import click
 
+from evidence_store.cli_options import exhibit_options
 from evidence_store.store import StoreError
 
 
@@ -113,8 +114,7 @@ def match_options(yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality):
 
 
 @click.command()
-@click.option("--case", "case_name", required=True)
-@click.option("--exhibit", required=True)
+@exhibit_options
 @click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE")
 @match_option_flags
 def match(case_name: str, exhibit: str, credentials: tuple[str, ...], yara_timeout, yara_size_cap, pdq_radius,

@@ -171,7 +171,7 @@ def _hashsets(session, matchers: Matchers, chunk: list[Subject]) -> None:
             hashset = matchers.hashsets[entry.hashset_id]
             for subject in wanted[getattr(entry, algorithm)]:
                 subject.findings.append(dict(
-                    matcher="hashset", matcher_version=f"hashset-lookup/1", engine_versions={},
+                    matcher="hashset", matcher_version="hashset-lookup/1", engine_versions={},
                     set_name=hashset.name, set_version=hashset.version, set_sha256=hashset.sha256,
                     outcome="match", rule=algorithm, category=entry.category, known=hashset.kind,
                     detail={"entry_id": entry.id, "name": entry.name, "size": entry.size,
@@ -234,7 +234,7 @@ def _content(matchers: Matchers, subject: Subject) -> list[str]:
     return problems
 
 
-def _restricted(subject: Subject, session) -> bool:
+def _restricted(subject: Subject) -> bool:
     """Known-bad image material: a PDQ match on a known-bad list, or a known-bad hash of an image."""
     for finding in subject.findings:
         if finding["known"] != "known-bad":
@@ -252,7 +252,7 @@ def _write(session, exhibit_id: int, run_id: int, matchers: Matchers, chunk: lis
         pdq, tlsh = subject.pdq, subject.tlsh
         values = {"id": subject.id, "match_status": matchers.knowledge,
                   "known_good": any(f["known"] == "known-good" for f in subject.findings),
-                  "restricted": _restricted(subject, session),
+                  "restricted": _restricted(subject),
                   "pdq_hash": pdq.hash_hex if pdq else None, "pdq_quality": pdq.quality if pdq else None,
                   "pdq_convention": pdq.convention if pdq else None, "tlsh": tlsh.digest if tlsh else None}
         (updates_files if subject.kind == "file" else updates_carved).append(values)
