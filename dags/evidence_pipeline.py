@@ -1,7 +1,7 @@
 """Processes one registered exhibit: the stages of ``forensics process``, one task each.
 
 register -> scan_volumes -> walk (mapped per file system) -> plan_batches
--> hash_type (mapped per id range, never per file) -> finalize, and beside walk/hash
+-> hash_type (mapped per id range, never per file) -> finalize -> report (the draft), and beside walk/hash
 scan_volumes -> plan_carving -> carve (mapped per batch of byte ranges) -> finalize;
 hash_type -> match_files (same batches) and carve -> match_carved run the matchers.
 
@@ -73,6 +73,9 @@ def _credentials(params: dict) -> list[tuple[str, str]]:
                                                       "minItems": 2, "maxItems": 2},
                              description="[type, value] pairs for encrypted volumes, e.g. [\"password\", \"...\"]"),
         "carve_slack": Param(False, type="boolean", description="also carve file slack"),
+        "report_format": Param("pdf", enum=["pdf", "html"], description="format of the draft report made at the end"),
+        "examiner": Param("", type="string", description="examiner named on the draft report (default: the "
+                                                         "exhibit's examiner)"),
     },
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
     doc_md=__doc__,
@@ -155,12 +158,26 @@ def evidence_pipeline() -> None:
             logging.getLogger(__name__).info("summary: %s", stages.finalize(db, exhibit_id, ctx))
             return exhibit_id
 
+    @task
+    def report(exhibit_id: int, params: dict | None = None) -> str | None:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from evidence_store.reports.workflow import draft_for_exhibit
+
+        with _stage() as (db, ctx):
+            row = draft_for_exhibit(db, exhibit_id, examiner=params.get("examiner") or None,
+                                    fmt=params.get("report_format") or "pdf", actor=(ctx.actor, ctx.role))
+            if row is None:
+                raise AirflowSkipException("no draft report: see the exhibit's warnings (forensics warnings)")
+            return row.report_id
+
     exhibit_id = register()
     volumes = scan_volumes(exhibit_id)
     walked = walk.expand(volume_id=volumes)
     batches = plan_batches(exhibit_id)
     walked >> batches
     done = finalize(exhibit_id)
+    done >> report(exhibit_id)
     hashed = hash_type.partial(exhibit_id=exhibit_id).expand(id_range=batches)
     matched = match_files.partial(exhibit_id=exhibit_id).expand(id_range=batches)
     hashed >> matched >> done

@@ -38,10 +38,10 @@ def data_dir(url: str) -> Path:
     """Where files that belong with the database live (artifacts, compiled rules, PDQ indexes):
     $FORENSICS_DATA_DIR, else beside the SQLite file, else ./cases."""
     if os.environ.get("FORENSICS_DATA_DIR"):
-        return Path(os.environ["FORENSICS_DATA_DIR"])
+        return Path(os.environ["FORENSICS_DATA_DIR"]).resolve()
     if url.startswith("sqlite:///") and ":memory:" not in url:
-        return Path(url[len("sqlite:///"):]).parent
-    return DEFAULT_DIR
+        return Path(url[len("sqlite:///"):]).parent.resolve()
+    return DEFAULT_DIR.resolve()
 
 
 class Database:
@@ -58,6 +58,7 @@ class Database:
             # instead of failing on a stale snapshot, so custody appends stay serialized.
             event.listen(self.engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_engine: Engine | None = None
 
     @property
     def dialect(self) -> str:
@@ -95,5 +96,31 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A long read-only snapshot (reports, exports) that never holds the write lock.
+
+        On SQLite (WAL) a deferred transaction reads a consistent snapshot while workers keep
+        writing; ``session()`` would take the write lock for as long as the read lasts.
+        """
+        if self.dialect != "sqlite":
+            with self.session() as session:
+                session.connection().exec_driver_sql("SET TRANSACTION READ ONLY")
+                yield session
+                session.rollback()
+            return
+        if self._read_engine is None:
+            self._read_engine = create_engine(self.url, future=True)
+            event.listen(self._read_engine, "connect", _sqlite_pragmas)
+            event.listen(self._read_engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+        session = Session(self._read_engine, expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()

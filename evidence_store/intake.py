@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -18,22 +19,58 @@ from forensics.image import hash_media, inspect_source
 Progress = Callable[[int], None]
 
 
+CASE_FIELDS = ("title", "examiner", "requester", "request_reference", "legal_authority", "contact")
+
+
 def create_case(db: Database, name: str, title: str = "", examiner: str = "",
-                actor: tuple[str, str] | None = None) -> Case:
+                actor: tuple[str, str] | None = None, **request: str | None) -> Case:
+    """Opens case NAME; ``request``: requester, request_reference, legal_authority, contact."""
     actor = actor or default_actor()
+    unknown = set(request) - set(CASE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown case fields {sorted(unknown)}")
+    if not name.strip():
+        raise StoreError("a case name must not be empty")
     with db.session() as session:
         case = session.scalar(select(Case).where(Case.name == name))
         if case is None:
-            case = Case(name=name, title=title, examiner=examiner)
+            given = {k: v for k, v in request.items() if v}
+            case = Case(name=name, title=title, examiner=examiner, **given)
             session.add(case)
             append(session, Event(action="case-opened", actor=actor[0], actor_role=actor[1], case_name=name,
+                                  authority=given.get("legal_authority"),
                                   idempotency_key=f"case-opened:{name}",
-                                  details={"title": title, "examiner": examiner}))
+                                  details={"title": title, "examiner": examiner, **given}))
+        return case
+
+
+def update_case(db: Database, name: str, actor: tuple[str, str] | None = None, **changes: str | None) -> Case:
+    """Changes a case's title, examiner, requester, reference, authority or contact (a custody event)."""
+    actor = actor or default_actor()
+    unknown = set(changes) - set(CASE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown case fields {sorted(unknown)}")
+    with db.session() as session:
+        case = get_case(session, name)
+        before = {k: getattr(case, k) for k in CASE_FIELDS}
+        for key, value in changes.items():
+            if value is not None:
+                setattr(case, key, value)
+        after = {k: getattr(case, k) for k in CASE_FIELDS}
+        if after != before:
+            from datetime import datetime, timezone
+
+            append(session, Event(action="case-updated", actor=actor[0], actor_role=actor[1], case_name=name,
+                                  authority=case.legal_authority,
+                                  idempotency_key=f"case-updated:{name}:{datetime.now(timezone.utc).isoformat()}",
+                                  details={"before": before, "after": after}))
         return case
 
 
 def add_exhibit(db: Database, case_name: str, number: str, image_path: str, examiner: str, *,
                 expected_sha256: str | None = None, override_reason: str | None = None,
+                description: str | None = None, seals: tuple[str, ...] = (), condition: str | None = None,
+                received: datetime | None = None,
                 ctx: RunContext | None = None, on_size: Callable[[int], None] | None = None,
                 progress: Progress | None = None) -> Exhibit:
     """Registers the image and hashes its media once; a mismatch halts the exhibit.
@@ -51,13 +88,15 @@ def add_exhibit(db: Database, case_name: str, number: str, image_path: str, exam
                              f"{exhibit.image_path}, not {image_path}")
         if exhibit is None:
             exhibit = Exhibit(case_id=case.id, number=number, examiner=examiner, image_path=image_path,
-                              custodian=examiner)
+                              custodian=examiner, description=description)
             session.add(exhibit)
             append(session, Event(action="intake", actor=ctx.actor, actor_role=ctx.role, case_name=case_name,
                                   exhibit=number, root_exhibit=number, location=image_path,
                                   purpose="evidence submitted for processing", to_custodian=examiner,
+                                  seals_applied=tuple(seals) or None, occurred=received,
                                   idempotency_key=f"intake:{case_name}:{number}:{image_path}",
-                                  details={"examiner": examiner, "expected_sha256": expected_sha256}))
+                                  details={"examiner": examiner, "expected_sha256": expected_sha256,
+                                           "description": description, "condition": condition}))
         exhibit.expected_sha256 = expected_sha256.lower() if expected_sha256 else exhibit.expected_sha256
         exhibit.override_reason = override_reason or exhibit.override_reason
         session.flush()

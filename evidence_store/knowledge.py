@@ -154,3 +154,24 @@ def list_hashsets(db: Database) -> list[HashSet]:
 def list_rulesets(db: Database) -> list[RuleSet]:
     with db.session() as session:
         return list(session.scalars(select(RuleSet).order_by(RuleSet.id)))
+
+
+def known_bad_pdq(session, radius: int = 31):
+    """A check ``near(hashes) -> bool``: is any PDQ hash within ``radius`` of a known-bad reference?
+
+    Used before any picture leaves the lab (report thumbnails, portal thumbnails): quality is
+    ignored on purpose, so a flat or tiny picture is checked too.
+    """
+    from forensics.matchers.pdq_index import PdqIndex
+
+    indexes = [PdqIndex.load(row.pdq_index_path) for row in session.scalars(
+        select(HashSet).where(HashSet.kind == "known-bad", HashSet.pdq_index_path.is_not(None)))]
+
+    def near(hashes: list[str]) -> bool:
+        for index in indexes:
+            query_rows, _, _ = index.search(list(hashes), radius)
+            if len(query_rows):
+                return True
+        return False
+
+    return near

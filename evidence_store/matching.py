@@ -146,6 +146,7 @@ def _run(db, exhibit_id, subjects, ctx, matchers: Matchers, key_parts) -> int:
                 _hashsets(session, matchers, chunk)
             problems = [_content(matchers, subject) for subject in chunk]   # reads outside transactions
             with db.session() as session:
+                _pdq_categories(session, chunk)
                 recorded += _write(session, exhibit_id, run.id, matchers, chunk, problems)
     return recorded
 
@@ -178,6 +179,19 @@ def _hashsets(session, matchers: Matchers, chunk: list[Subject]) -> None:
                             "reference": entry.reference, "matched_on": algorithm,
                             "value": getattr(entry, algorithm)},
                     key=_key("hashset", hashset.id, entry.id, algorithm)))
+
+
+def _pdq_categories(session, chunk: list[Subject]) -> None:
+    """A PDQ match carries the category of the reference entry it matched (UK A/B/C, CAID, ...)."""
+    wanted = {int(f["rule"]) for s in chunk for f in s.findings if f["matcher"] == "pdq"}
+    if not wanted:
+        return
+    categories = dict(session.execute(select(HashSetEntry.id, HashSetEntry.category).where(
+        HashSetEntry.id.in_(wanted))).all())
+    for subject in chunk:
+        for finding in subject.findings:
+            if finding["matcher"] == "pdq" and finding["category"] is None:
+                finding["category"] = categories.get(int(finding["rule"]))
 
 
 def _content(matchers: Matchers, subject: Subject) -> list[str]:

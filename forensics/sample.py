@@ -284,8 +284,14 @@ def _place(image: Path, fs_file: Path, offset: int) -> None:
                 dst.write(chunk)
 
 
-def build_sample_image(dest: Path, *, size_mib: int = 64, with_ntfs: bool = False, seed: int = 1) -> SampleImage:
-    """MBR disk: 1 = FAT (label EVIDENCE) at 1 MiB, 2 = ext4 (LINUXDATA), optional 3 = NTFS (WINDATA)."""
+def build_sample_image(dest: Path, *, size_mib: int = 64, with_ntfs: bool = False, seed: int = 1,
+                       extra_files: dict[str, bytes] | None = None,
+                       unpartitioned: tuple[int, bytes] | None = None) -> SampleImage:
+    """MBR disk: 1 = FAT (label EVIDENCE) at 1 MiB, 2 = ext4 (LINUXDATA), optional 3 = NTFS (WINDATA).
+
+    ``extra_files`` are planted on the FAT and ext4 file systems beside the sample tree;
+    ``unpartitioned`` = (offset, bytes) is written before the first partition (found only by carving).
+    """
     require_tools("sfdisk", "mkfs.vfat", "mmd", "mcopy", "mdel", "mke2fs", "debugfs")
     if with_ntfs:
         require_tools("mkntfs", "ntfscp")
@@ -295,7 +301,9 @@ def build_sample_image(dest: Path, *, size_mib: int = 64, with_ntfs: bool = Fals
     ext_mib, ntfs_mib = size_mib // 3, (size_mib // 4 if with_ntfs else 0)
     sizes = [size_mib - 1 - ext_mib - ntfs_mib, ext_mib] + ([ntfs_mib] if with_ntfs else [])
     starts = [1 + sum(sizes[:i]) for i in range(len(sizes))]
-    files = sample_files(seed)
+    files = {**sample_files(seed), **(extra_files or {})}
+    if unpartitioned and not SECTOR <= unpartitioned[0] <= MIB - len(unpartitioned[1]):
+        raise ValueError("unpartitioned bytes must lie between the MBR and the first partition (1 MiB)")
     layouts = [("fat", {p: d for p, d in files.items() if p.isascii()}),
                ("ext4", files),
                ("ntfs", {p.rsplit("/", 1)[-1]: files[p] for p in NTFS_PICK})][:len(sizes)]
@@ -320,6 +328,10 @@ def build_sample_image(dest: Path, *, size_mib: int = 64, with_ntfs: bool = Fals
             planted += _manifest(number, fs_type, content, deleted)
     _run("sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", "--wipe", "never", str(dest),
          stdin="".join(table).encode())
+    if unpartitioned:
+        with dest.open("r+b") as handle:
+            handle.seek(unpartitioned[0])
+            handle.write(unpartitioned[1])
     partitions = tuple((n, start * MIB, length * MIB, fs) for n, ((fs, _), start, length)
                        in enumerate(zip(layouts, starts, sizes), 1))
     return SampleImage(dest, size_mib * MIB, partitions, tuple(planted))

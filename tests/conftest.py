@@ -65,8 +65,8 @@ def _new_pg_database(admin_url: str) -> tuple[str, callable]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    """A migrated, empty case database on each back end."""
+def db(request, tmp_path, monkeypatch):
+    """A migrated, empty case database on each back end (files beside it in tmp_path)."""
     from evidence_store.db import Database
 
     if request.param == "sqlite":
@@ -75,6 +75,7 @@ def db(request, tmp_path):
     else:
         admin_url = request.getfixturevalue("postgres_admin_url")
         url, drop = _new_pg_database(admin_url)
+        monkeypatch.setenv("FORENSICS_DATA_DIR", str(tmp_path / "data"))
         database = Database(url)
     database.migrate()
     yield database

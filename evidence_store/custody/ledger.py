@@ -31,6 +31,12 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "hashset-import": ("tool_name", "tool_version", "details"),
     "ruleset-import": ("tool_name", "tool_version", "details"),
     "key-registered": ("details",),
+    "case-updated": ("case_name", "details"),
+    "lab-configured": ("details",),
+    # a report's file at each step of its workflow: hash_after is the SHA-256 of the file's bytes
+    "report-draft": ("case_name", "hash_algorithm", "hash_after", "tool_name", "tool_version", "details"),
+    "report-authorise": ("case_name", "hash_algorithm", "hash_after", "tool_name", "tool_version", "details"),
+    "report-issue": ("case_name", "hash_algorithm", "hash_after", "tool_name", "tool_version", "details"),
 }
 
 

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 DAG_ID = "evidence_pipeline"
 TASK_IDS = {"register", "scan_volumes", "walk", "plan_batches", "hash_type", "plan_carving", "carve",
-            "match_files", "match_carved", "finalize"}
+            "match_files", "match_carved", "finalize", "report"}
 MIN_BATCH = 10  # small batches so the sample image maps hash_type over several id ranges
 AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
 
@@ -128,6 +128,7 @@ def test_dagbag_imports(dagbag) -> None:
     assert dag.get_task("match_files").upstream_task_ids == {"register", "plan_batches", "hash_type"}
     assert dag.get_task("plan_carving").upstream_task_ids == {"register", "scan_volumes"}
     assert dag.get_task("carve").upstream_task_ids == {"register", "plan_carving"}
+    assert dag.get_task("report").upstream_task_ids == {"register", "finalize"}
 
 
 def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
@@ -140,10 +141,20 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
     from evidence_store.models import CarvedObjectRow, CarveRangeRow, Exhibit, FileEntry, ProcessingRun, Volume
     from evidence_store.pipeline import process_exhibit
 
+    from evidence_store.lab import configure
+    from evidence_store.models import Report
+
+    configure(db, name="Test Lab", address="1 Test Street", declaration="I declare this is true.",
+              actor=("tester", "technician"))
     dag_exhibit = _add(db, "CASE-DAG", disk_image)
     monkeypatch.setenv("FORENSICS_DATABASE_URL", db.url)
-    dag_run = dagbag.dags[DAG_ID].test(run_conf={"case": "CASE-DAG", "exhibit": "EX-1"})
+    dag_run = dagbag.dags[DAG_ID].test(run_conf={"case": "CASE-DAG", "exhibit": "EX-1", "examiner": "E. Xaminer"})
     assert dag_run.state == "success"
+    with db.session() as session:   # the last task drafted the exhibit's report
+        drafts = session.scalars(select(Report)).all()
+        assert [(r.report_id, r.state.value, r.exhibits, r.examiner) for r in drafts] == [
+            ("CASE-DAG-R001", "draft", ["EX-1"], "E. Xaminer")]
+        assert Path(drafts[0].path).read_bytes().startswith(b"%PDF")
 
     cli_exhibit = _add(db, "CASE-CLI", disk_image)
     assert process_exhibit(db, cli_exhibit)["status"] == "complete"
@@ -221,7 +232,8 @@ def test_nothing_to_walk_still_finalizes(dagbag, airflow_home: Path, disk_image:
     assert states == {"register": "success", "scan_volumes": "success", "walk": "skipped",
                       "plan_batches": "success", "hash_type": "skipped", "finalize": "success",
                       "plan_carving": "success", "carve": "success",   # carving reads the disk itself
-                      "match_files": "skipped", "match_carved": "success"}
+                      "match_files": "skipped", "match_carved": "success",
+                      "report": "skipped"}                             # the lab is not configured here
     with sqlite_db.session() as session:
         assert session.get(Exhibit, exhibit_id).status == "complete"
 

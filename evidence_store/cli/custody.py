@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 import forensics
-from evidence_store.cli_options import exhibit_options
+from evidence_store.cli import common as cli
+from evidence_store.cli.common import exhibit_options
 from evidence_store.custody import service
 from evidence_store.custody.canonical import utc_text
 from evidence_store.custody.ledger import CustodyError, Event, append, default_actor
@@ -25,12 +26,6 @@ from evidence_store.store import StoreError
 VERIFY_FAILED = 1
 
 
-def _cli():
-    from evidence_store import cli
-
-    return cli
-
-
 @click.group()
 def custody() -> None:
     """Chain of custody: keys, checkpoints, verification, export, transfers, the log."""
@@ -42,7 +37,6 @@ def custody() -> None:
 @click.option("--label", default="lab signing key", show_default=True)
 def keygen(directory: Path | None, label: str) -> None:
     """Create the lab's Ed25519 signing key and register its public half in the database."""
-    cli = _cli()
     db = cli.database()
     directory = directory or key_dir()
     try:
@@ -60,7 +54,6 @@ def keygen(directory: Path | None, label: str) -> None:
 @click.option("--label", required=True)
 def register_key_command(public_key: Path, label: str) -> None:
     """Register an existing public key (PEM or raw hex) in this database."""
-    cli = _cli()
     db = cli.database()
     key = load_public(public_key)
     with db.session() as session:
@@ -72,7 +65,6 @@ def register_key_command(public_key: Path, label: str) -> None:
 @click.option("--case", "case_name", default=None, help="One case's chain (default: every chain).")
 def checkpoint(case_name: str | None) -> None:
     """Sign the head of each chain; prints the signed heads (to anchor outside the lab)."""
-    cli = _cli()
     db = cli.database()
     try:
         rows = service.checkpoint(db, case_name)
@@ -91,7 +83,7 @@ def checkpoint(case_name: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def verify(case_name: str | None, trusted: tuple[Path, ...], as_json: bool) -> None:
     """Check every hash, link and signed checkpoint; exit 1 naming the first problem."""
-    db = _cli().database()
+    db = cli.database()
     reports, anchor = service.verify(db, case_name, list(trusted))
     failed = False
     for report in reports:
@@ -126,7 +118,6 @@ def export(case_name: str, fmt: str, output: Path, purpose: str) -> None:
     from evidence_store.custody.export import write_case, write_jsonl
     from evidence_store.store import get_case
 
-    cli = _cli()
     db = cli.database()
     actor = default_actor()
     now = datetime.now(timezone.utc)
@@ -174,7 +165,6 @@ def transfer(case_name: str, exhibit: str, from_custodian: str, to_custodian: st
              authority: str | None, location: str | None, witness: str | None, seals_removed: tuple[str, ...],
              seals_applied: tuple[str, ...], seal_intact: bool | None, at: str | None) -> None:
     """Record the hand-over of an exhibit from one custodian to another."""
-    cli = _cli()
     db = cli.database()
     try:
         event = service.transfer(db, case_name, exhibit, from_custodian=from_custodian, to_custodian=to_custodian,
@@ -191,7 +181,6 @@ def transfer(case_name: str, exhibit: str, from_custodian: str, to_custodian: st
 @click.option("--json", "as_json", is_flag=True)
 def log(case_name: str, as_json: bool) -> None:
     """The case's custody timeline."""
-    cli = _cli()
     try:
         rows = service.log(cli.database(), case_name)
     except StoreError as exc:

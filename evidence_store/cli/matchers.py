@@ -6,14 +6,9 @@ import time
 
 import click
 
-from evidence_store.cli_options import exhibit_options
+from evidence_store.cli import common as cli
+from evidence_store.cli.common import exhibit_options
 from evidence_store.store import StoreError
-
-
-def _cli():
-    from evidence_store import cli
-
-    return cli
 
 
 @click.group()
@@ -30,7 +25,6 @@ def rules_add(name: str, paths: tuple[str, ...], version: str | None) -> None:
     from evidence_store.knowledge import add_ruleset
     from forensics.matchers.errors import RuleSetError
 
-    cli = _cli()
     try:
         row = add_ruleset(cli.database(), name, list(paths), version)
     except (RuleSetError, StoreError) as exc:
@@ -43,7 +37,7 @@ def rules_list() -> None:
     """List the stored rule sets."""
     from evidence_store.knowledge import list_rulesets
 
-    for row in list_rulesets(_cli().database()):
+    for row in list_rulesets(cli.database()):
         click.echo(f"{row.name}\t{row.version}\t{row.rule_count} rules\t{row.sha256}")
 
 
@@ -65,7 +59,6 @@ def hashset_import(path: str, name: str, kind: str, fmt: str | None, category: s
     from evidence_store.knowledge import import_hashset
     from forensics.matchers.errors import HashSetFormatError
 
-    cli = _cli()
     warnings: list[str] = []
     started = time.monotonic()
     try:
@@ -89,7 +82,7 @@ def hashset_list() -> None:
     """List imported hash sets."""
     from evidence_store.knowledge import list_hashsets
 
-    for row in list_hashsets(_cli().database()):
+    for row in list_hashsets(cli.database()):
         click.echo(f"{row.name}\t{row.version}\t{row.kind}\t{row.format}\t{row.entries} entries\t"
                    f"{row.pdq_entries or 0} PDQ\t{row.sha256}")
 
@@ -124,7 +117,6 @@ def match(case_name: str, exhibit: str, credentials: tuple[str, ...], yara_timeo
     from evidence_store.pipeline import match_exhibit
     from evidence_store.runs import RunContext, StageFailed
 
-    cli = _cli()
     db = cli.database()
     try:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
@@ -145,7 +137,6 @@ def findings(case_name: str, exhibit: str | None, as_json: bool) -> None:
     """List what matched, with the matcher, version and rule/hash set identity of each finding."""
     from evidence_store.queries import iter_findings
 
-    cli = _cli()
     try:
         rows = list(iter_findings(cli.database(), case_name, exhibit))
     except StoreError as exc:
@@ -170,7 +161,6 @@ def similar(file_id: int, case_name: str, limit: int, max_distance: int) -> None
     """Files of the case nearest to FILE_ID by TLSH distance."""
     from evidence_store.queries import similar_files
 
-    cli = _cli()
     try:
         rows = similar_files(cli.database(), case_name, file_id, limit, max_distance)
     except StoreError as exc:

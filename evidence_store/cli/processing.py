@@ -1,0 +1,220 @@
+"""``forensics process|carve|carved|files|warnings|runs|volumes|content``: processing and listings."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from evidence_store.cli.common import (RichProgress, database, resolve_exhibit, exhibit_options, fail,
+                                       json_default, out, parse_credentials, progress_bars)
+from evidence_store.cli.matchers import match_option_flags, match_options
+from evidence_store.db import Database
+from evidence_store.intake import lookup_exhibit
+from evidence_store.runs import RunContext, StageFailed
+from evidence_store.store import StoreError
+
+
+@click.command()
+@exhibit_options
+@click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE",
+              help="Key for an encrypted volume (password, recovery_password, startup_key, key_data). Repeatable.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes hashing in parallel (default: one per CPU).")
+@click.option("--carve/--no-carve", default=True, show_default=True,
+              help="Carve unallocated space and unpartitioned areas too.")
+@click.option("--carve-slack", is_flag=True, help="Also carve file slack.")
+@click.option("--match/--no-match", "run_match", default=True, show_default=True,
+              help="Run the matchers (hash sets, YARA, PDQ, TLSH).")
+@match_option_flags
+def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers: int | None, carve: bool,
+            carve_slack: bool, run_match: bool, yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
+    """Run every stage on an exhibit: scan volumes, walk, hash and type."""
+    from evidence_store.pipeline import process_exhibit
+
+    db = database()
+    creds = parse_credentials(credentials)
+    try:
+        _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
+        with progress_bars() as bars:
+            summary = process_exhibit(db, exhibit_id, credentials=creds, progress=RichProgress(bars),
+                                      workers=workers, carve=carve, slack=carve_slack, match=run_match,
+                                      match_options=match_options(yara_timeout, yara_size_cap, pdq_radius,
+                                                                   pdq_min_quality))
+    except (StageFailed, StoreError) as exc:
+        fail(f"case {case_name}: {exc}")
+    print_summary(db, case_name, summary)
+
+
+def print_summary(db: Database, case_name: str, summary: dict) -> None:
+    out.print(f"case {case_name}, exhibit {summary['exhibit']}: {summary['status']} "
+              f"(media hash {summary['verification']})")
+    out.print(f"  {summary['volumes']} volume(s), {summary['entries']} entries "
+              f"({summary['deleted']} deleted), {summary['hashed']} hashed, "
+              f"{summary['unreadable']} unreadable, {summary['extension_mismatches']} extension mismatch(es), "
+              f"{summary['warnings']} warning(s)")
+    if summary.get("carved"):
+        out.print(f"  carved {summary['carved']} object(s): {summary['carved_new']} not found by the walk, "
+                  f"{summary['carved_partial']} partial")
+    if summary.get("results_trusted") is False:
+        out.print("  [red]results UNTRUSTED: the image changed during processing (forensics evidence review)[/red]")
+    out.print(f"  database: {db.url}")
+
+
+def exhibit_id(db: Database, case_name: str, exhibit: str) -> int:
+    try:
+        return lookup_exhibit(db, case_name, exhibit)[1]
+    except StoreError as exc:
+        fail(str(exc))
+        raise
+
+
+@click.command()
+@exhibit_options
+@click.option("--slack", is_flag=True, help="Also carve file slack.")
+@click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE",
+              help="Key for an encrypted volume. Repeatable.")
+def carve(case_name: str, exhibit: str, slack: bool, credentials: tuple[str, ...]) -> None:
+    """Carve one exhibit's unallocated space, partition gaps and unpartitioned areas."""
+    from evidence_store.carving import carving_summary
+    from evidence_store.pipeline import carve_exhibit
+
+    db = database()
+    try:
+        _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
+        with db.session() as session:
+            from sqlalchemy import select
+
+            from evidence_store.models import Volume
+
+            if session.scalar(select(Volume.id).where(Volume.exhibit_id == exhibit_id).limit(1)) is None:
+                fail(f"case {case_name}: exhibit {exhibit} has not been scanned yet (run forensics process)")
+        with progress_bars() as bars:
+            carve_exhibit(db, exhibit_id, RunContext(), parse_credentials(credentials), RichProgress(bars),
+                          slack=slack)
+        with db.session() as session:
+            from evidence_store.carving import link_duplicates
+
+            link_duplicates(session, exhibit_id)
+            summary = carving_summary(session, exhibit_id)
+    except (StageFailed, StoreError) as exc:
+        fail(f"case {case_name}: {exc}")
+    out.print(f"exhibit {exhibit}: {summary['carved']} carved object(s), {summary['carved_new']} not found by "
+              f"the walk, {summary['carved_partial']} partial")
+
+
+@click.command()
+@exhibit_options
+@click.option("--new", "only_new", is_flag=True, help="Only objects the walk did not find (and not embedded).")
+@click.option("--json", "as_json", is_flag=True)
+def carved(case_name: str, exhibit: str, only_new: bool, as_json: bool) -> None:
+    """List carved objects with the media byte ranges they came from."""
+    from evidence_store.queries import iter_carved
+
+    db = database()
+    for row in iter_carved(db, resolve_exhibit(db, case_name, exhibit), only_new=only_new):
+        if as_json:
+            click.echo(json.dumps(row, default=json_default))
+            continue
+        ranges = ",".join(f"{o}+{n}" for o, n in row["image_ranges"]) or "-"
+        dup = f"same as file {row['duplicate_of']}" if row["duplicate_of"] else ""
+        click.echo(f"{row['id']}\t{row['format']}\t{row['status']}\t{row['size']}\t{ranges}\t"
+                   f"{row['volume_path'] or '-'}:{row['source']}\t{row['sha256']}\t{dup}")
+
+
+@click.command()
+@exhibit_options
+@click.option("--deleted", is_flag=True, help="Only deleted entries.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--limit", type=int, default=None)
+def files(case_name: str, exhibit: str, deleted: bool, as_json: bool, limit: int | None) -> None:
+    """List the entries found in an exhibit."""
+    from evidence_store.queries import iter_files
+
+    db = database()
+    exhibit_id = resolve_exhibit(db, case_name, exhibit)
+    for row in iter_files(db, exhibit_id, deleted_only=deleted, limit=limit):
+        if as_json:
+            click.echo(json.dumps(row, default=json_default, ensure_ascii=False))
+        else:
+            flag = " " if row["allocated"] else "*"
+            if row.get("restricted"):
+                row["mime_type"] = f"{row['mime_type']} [RESTRICTED]"
+            click.echo(f"{flag} {row['volume']}{row['path']}\t{row['inode'] if row['inode'] is not None else '-'}"
+                       f"\t{row['size'] if row['size'] is not None else '-'}\t{row['sha256'] or row['hash_status']}"
+                       f"\t{row['mime_type'] or ''}")
+
+
+@click.command()
+@exhibit_options
+@click.option("--json", "as_json", is_flag=True)
+def warnings(case_name: str, exhibit: str, as_json: bool) -> None:
+    """List processing warnings recorded for an exhibit."""
+    from evidence_store.queries import list_warnings
+
+    db = database()
+    for row in list_warnings(db, resolve_exhibit(db, case_name, exhibit)):
+        click.echo(json.dumps(row, default=json_default) if as_json else
+                   f"{row['severity']}\t{row['stage']}\t{row['path'] or ''}\t{row['message']}")
+
+
+@click.command()
+@exhibit_options
+@click.option("--json", "as_json", is_flag=True)
+def runs(case_name: str, exhibit: str, as_json: bool) -> None:
+    """List processing runs (stage, tool and library versions, outcome)."""
+    from evidence_store.queries import list_runs
+
+    db = database()
+    for row in list_runs(db, resolve_exhibit(db, case_name, exhibit)):
+        click.echo(json.dumps(row, default=json_default) if as_json else
+                   f"{row['id']}\t{row['stage']}\t{row['orchestrator']}\t{row['outcome']}\t"
+                   f"{row['started_at']:%Y-%m-%d %H:%M:%S}\t{row['message'] or ''}")
+
+
+@click.command()
+@exhibit_options
+@click.option("--json", "as_json", is_flag=True)
+def volumes(case_name: str, exhibit: str, as_json: bool) -> None:
+    """List the volumes and file systems found in an exhibit."""
+    from evidence_store.queries import list_volumes
+
+    db = database()
+    for v in list_volumes(db, resolve_exhibit(db, case_name, exhibit)):
+        row = {"volume": v.volume_path, "kind": v.kind, "volume_system": v.volume_system, "offset": v.offset,
+               "size": v.size, "fs_type": v.fs_type, "walk_status": v.walk_status,
+               "entries": v.entry_count, "note": v.note}
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo("\t".join("" if x is None else str(x) for x in row.values()))
+
+
+@click.command()
+@exhibit_options
+@click.option("--file-id", type=int, required=True, help="Entry id, from 'forensics files --json'.")
+@click.option("--purpose", required=True, help="Why the content is being viewed (recorded in the custody log).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the bytes here (default: standard output).")
+@click.option("--reviewer", is_flag=True,
+              help="Required to see a file marked restricted (known-bad image material); needs the "
+                   "reviewer role (FORENSICS_ACTOR_ROLE=reviewer). Recorded.")
+def content(case_name: str, exhibit: str, file_id: int, purpose: str, output: Path | None, reviewer: bool) -> None:
+    """Read a file's content out of the image; every view is a custody event."""
+    from evidence_store.viewing import view_content
+
+    db = database()
+    try:
+        chunks = view_content(db, case_name, exhibit, file_id, purpose, reviewer_request=reviewer)
+        if output:
+            with open(output, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+        else:
+            for chunk in chunks:
+                sys.stdout.buffer.write(chunk)
+    except (StoreError, StageFailed) as exc:
+        fail(f"case {case_name}: {exc}")
+
+

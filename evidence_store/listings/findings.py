@@ -1,0 +1,157 @@
+"""What matched, where: one row per finding, with the item's full location and identity.
+
+Used by ``forensics findings``, the case report (tables, the embedded findings JSON
+and CSV) and the portal. A restricted item (known-bad image material) is described by
+path, size, hashes and category only; nothing here ever carries its bytes.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from evidence_store.listings import Column, utc
+from evidence_store.models import CarvedObjectRow, Exhibit, FileEntry, Finding, Volume
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    id: int
+    exhibit: str
+    item: str                       # file | carved
+    item_id: int
+    location: str                   # image > partition offset > file system > path (inode), or media byte ranges
+    path: str
+    volume: str | None
+    partition_offset: int | None
+    fs_type: str | None
+    inode: int | None
+    media_ranges: tuple[tuple[int, int], ...]
+    size: int | None
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    mtime: datetime | None
+    atime: datetime | None
+    ctime: datetime | None
+    crtime: datetime | None
+    deleted: bool
+    carved: bool
+    restricted: bool
+    matcher: str
+    matcher_version: str
+    set_name: str
+    set_version: str
+    set_sha256: str
+    outcome: str
+    rule: str | None
+    category: str | None
+    known: str | None
+
+
+FINDING_COLUMNS: tuple[Column, ...] = (
+    Column("id", "Finding", "int"),
+    Column("exhibit", "Exhibit"),
+    Column("item", "Item", summary=False),
+    Column("item_id", "Item id", "int", summary=False),
+    Column("location", "Location"),
+    Column("path", "Path", summary=False),
+    Column("volume", "Volume", summary=False),
+    Column("partition_offset", "Partition offset", "int", summary=False),
+    Column("fs_type", "File system", summary=False),
+    Column("inode", "Inode", "int", summary=False),
+    Column("media_ranges", "Media byte ranges", "list", summary=False),
+    Column("size", "Size", "bytes"),
+    Column("md5", "MD5", "hash", summary=False),
+    Column("sha1", "SHA-1", "hash", summary=False),
+    Column("sha256", "SHA-256", "hash"),
+    Column("mtime", "Modified (UTC)", "time", summary=False),
+    Column("atime", "Accessed (UTC)", "time", summary=False),
+    Column("ctime", "Changed (UTC)", "time", summary=False),
+    Column("crtime", "Created (UTC)", "time", summary=False),
+    Column("deleted", "Deleted", "bool"),
+    Column("carved", "Carved", "bool"),
+    Column("restricted", "Restricted", "bool"),
+    Column("matcher", "Matcher"),
+    Column("matcher_version", "Matcher version", summary=False),
+    Column("set_name", "Rule / hash set"),
+    Column("set_version", "Set version", summary=False),
+    Column("set_sha256", "Set SHA-256", "hash", summary=False),
+    Column("outcome", "Outcome"),
+    Column("rule", "Rule / matched on"),
+    Column("category", "Category"),
+    Column("known", "Known"),
+)
+
+
+def file_location(image: str, volume: str | None, offset: int | None, fs_type: str | None, path: str,
+                  inode: int | None) -> str:
+    """image > partition (offset) > file system > path (inode): enough to find the bytes again with TSK."""
+    parts = [os.path.basename(image)]
+    if volume:
+        parts.append(f"{volume} at byte {offset:,}" if offset is not None else volume)
+    if fs_type:
+        parts.append(fs_type)
+    parts.append(path + (f" (inode {inode})" if inode is not None else ""))
+    return " > ".join(parts)
+
+
+def carved_location(image: str, ranges: Sequence[Sequence[int]], source: str, volume: str | None) -> str:
+    spans = ", ".join(f"bytes {start:,}-{start + length - 1:,}" for start, length in ranges) or "no media range"
+    where = f"{source} of {volume}" if volume else source
+    return f"{os.path.basename(image)} > media {spans} ({where})"
+
+
+def finding_rows(session: Session, case_id: int, exhibit_ids: Sequence[int] | None = None,
+                 *, notable: bool = False, after_id: int = 0, limit: int | None = None) -> Iterator[FindingRow]:
+    """Findings of a case (optionally some exhibits), by exhibit then finding id, streamed.
+
+    ``notable``: only matches that are not known-good (rule hits, known-bad references).
+    """
+    carved = aliased(CarvedObjectRow)
+    query = (select(Finding, Exhibit.number, Exhibit.image_path, FileEntry, Volume.volume_path, Volume.offset,
+                    Volume.fs_type, carved)
+             .join(Exhibit, Exhibit.id == Finding.exhibit_id)
+             .outerjoin(FileEntry, FileEntry.id == Finding.file_entry_id)
+             .outerjoin(Volume, Volume.id == FileEntry.volume_id)
+             .outerjoin(carved, carved.id == Finding.carved_object_id)
+             .where(Exhibit.case_id == case_id, Finding.id > after_id)
+             .order_by(Exhibit.id, Finding.id))
+    if exhibit_ids is not None:
+        query = query.where(Exhibit.id.in_(list(exhibit_ids)))
+    if notable:
+        query = query.where(Finding.outcome == "match", func.coalesce(Finding.known, "") != "known-good")
+    if limit is not None:
+        query = query.limit(limit)
+    for finding, number, image, entry, volume, offset, fs_type, obj in session.execute(
+            query.execution_options(yield_per=2000)):
+        yield _row(finding, number, image, entry, volume, offset, fs_type, obj)
+
+
+def _row(finding: Finding, number: str, image: str, entry: FileEntry | None, volume: str | None,
+         offset: int | None, fs_type: str | None, obj: CarvedObjectRow | None) -> FindingRow:
+    identity = dict(id=finding.id, exhibit=number, matcher=finding.matcher, matcher_version=finding.matcher_version,
+                    set_name=finding.set_name, set_version=finding.set_version, set_sha256=finding.set_sha256,
+                    outcome=finding.outcome, rule=finding.rule, category=finding.category, known=finding.known)
+    if entry is not None:
+        path = entry.path + (f":{entry.data_stream}" if entry.data_stream else "")
+        return FindingRow(
+            **identity, item="file", item_id=entry.id, path=path, volume=volume, partition_offset=offset,
+            fs_type=fs_type, inode=entry.inode, media_ranges=(),
+            location=file_location(image, volume, offset, fs_type, path, entry.inode),
+            size=entry.size, md5=entry.md5, sha1=entry.sha1, sha256=entry.sha256, mtime=utc(entry.mtime),
+            atime=utc(entry.atime), ctime=utc(entry.ctime), crtime=utc(entry.crtime),
+            deleted=not entry.allocated, carved=False, restricted=entry.restricted)
+    ranges = tuple((int(a), int(b)) for a, b in (obj.image_ranges or [])) if obj else ()
+    return FindingRow(
+        **identity, item="carved", item_id=obj.id if obj else 0,
+        path=f"carved/{obj.id}.{obj.extension}" if obj else "(item removed)", volume=obj.volume_path if obj else None,
+        partition_offset=None, fs_type=None, inode=None, media_ranges=ranges,
+        location=carved_location(image, ranges, obj.source, obj.volume_path) if obj else "(item removed)",
+        size=obj.size if obj else None, md5=obj.md5 if obj else None, sha1=obj.sha1 if obj else None,
+        sha256=obj.sha256 if obj else None, mtime=None, atime=None, ctime=None, crtime=None,
+        deleted=False, carved=True, restricted=bool(obj and obj.restricted))
