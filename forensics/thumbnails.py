@@ -39,19 +39,23 @@ def make_thumbnail(chunks: Iterable[bytes], mode: str = "pixelated", side: int =
     """Decodes an image from its byte chunks and returns a redacted PNG.
 
     ``mode``: ``pixelated`` (greyscale, ``blocks`` cells), ``blurred`` (greyscale, strong
-    Gaussian blur) or ``clear`` (greyscale, only scaled; for a reviewer's explicit reveal).
+    Gaussian blur), ``clear`` (greyscale, only scaled; a reviewer's explicit reveal) or
+    ``colour`` (scaled only; for images that are not restricted).
     Raises :class:`MatcherItemError` when the bytes are not a decodable image.
     """
     from PIL import Image, ImageFilter
 
+    from forensics.matchers.pdq import strict_decoding
+
     data = _read(chunks)
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    strict_decoding()
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise MatcherItemError("too-large", f"{image.width}x{image.height} pixels")
-            image.draft("L", (side * 4, side * 4))       # JPEG: decode at reduced size
-            grey = image.convert("L")
+            image.draft("RGB" if mode == "colour" else "L", (side * 4, side * 4))   # JPEG: decode smaller
+            grey = image.convert("RGB" if mode == "colour" else "L")
     except Image.DecompressionBombError as exc:
         raise MatcherItemError("too-large", str(exc)) from exc
     except Image.UnidentifiedImageError as exc:
@@ -66,7 +70,7 @@ def make_thumbnail(chunks: Iterable[bytes], mode: str = "pixelated", side: int =
         out = grey.resize(cells, Image.Resampling.BOX).resize(size, Image.Resampling.NEAREST)
     elif mode == "blurred":
         out = grey.resize(size, Image.Resampling.BOX).filter(ImageFilter.GaussianBlur(radius=side / 12))
-    elif mode == "clear":
+    elif mode in ("clear", "colour"):
         out = grey.resize(size, Image.Resampling.LANCZOS)
     else:
         raise ValueError(f"unknown thumbnail mode {mode!r}")

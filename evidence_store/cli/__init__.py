@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from evidence_store.cli import cases, custody, demo, matchers, processing, reports
+from evidence_store.cli import cases, custody, demo, matchers, people, processing, reports
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,7 +25,7 @@ COMMANDS: tuple[click.Command, ...] = (
     processing.process, processing.carve, processing.carved, processing.files, processing.volumes,
     processing.warnings, processing.runs, processing.content,
     matchers.rules, matchers.hashset, matchers.match, matchers.findings, matchers.similar,
-    reports.report, custody.custody, demo.demo,
+    reports.report, custody.custody, people.user, people.serve, demo.demo,
 )
 for command in COMMANDS:
     main.add_command(command)

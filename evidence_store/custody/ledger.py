@@ -32,6 +32,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "ruleset-import": ("tool_name", "tool_version", "details"),
     "key-registered": ("details",),
     "case-updated": ("case_name", "details"),
+    "view-refused": ("case_name", "purpose", "details"),       # a look at evidence that was not allowed
+    "account": ("details",),                                   # users, roles, memberships, tokens (lab chain)
     "lab-configured": ("details",),
     # a report's file at each step of its workflow: hash_after is the SHA-256 of the file's bytes
     "report-draft": ("case_name", "hash_algorithm", "hash_after", "tool_name", "tool_version", "details"),

@@ -4,6 +4,15 @@ Everything is re-exported here, so callers write ``from evidence_store.models im
 """
 from __future__ import annotations
 
+from evidence_store.models.accounts import (
+    ApiToken,
+    CaseMember,
+    LoginAttempt,
+    PortalSession,
+    Role,
+    Tag,
+    User,
+)
 from evidence_store.models.base import NAMING_CONVENTION, Base, utcnow
 from evidence_store.models.carving import CarvedObjectRow, CarveRangeRow
 from evidence_store.models.cases import Case, Exhibit
@@ -20,6 +29,7 @@ from evidence_store.models.reports import (
 from evidence_store.models.runs import ProcessingRun, ProcessingWarning
 
 __all__ = [
+    "ApiToken", "CaseMember", "LoginAttempt", "PortalSession", "Role", "Tag", "User",
     "NAMING_CONVENTION", "Base", "CarveRangeRow", "CarvedObjectRow", "Case", "CustodyCheckpoint", "CustodyEvent",
     "CustodyKey", "Exhibit", "FileEntry", "Finding", "HashSet", "HashSetEntry", "LabSettings", "MatchedContent",
     "ProcessingRun", "ProcessingWarning", "Report", "ReportEdition", "ReportFormat", "ReportState", "RuleSet",

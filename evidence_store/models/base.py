@@ -1,10 +1,11 @@
 """Shared column types, naming convention and the declarative base."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
 from typing import Annotated, Any, Optional
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, String
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 NAMING_CONVENTION = {
@@ -32,3 +33,9 @@ created = Annotated[datetime, mapped_column(DateTime(timezone=True), default=utc
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dict[str, Any]: JSON}
+
+
+def enum_column(kind: type[enum.Enum], name: str) -> Enum:
+    """Stored as its value in a VARCHAR with a CHECK constraint on both back ends."""
+    return Enum(kind, name=name, native_enum=False, create_constraint=True, length=20,
+                values_callable=lambda members: [m.value for m in members])

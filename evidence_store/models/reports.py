@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Integer,
     String,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from evidence_store.models.base import Base, created, intpk, sha256hex, utc
+from evidence_store.models.base import Base, created, enum_column, intpk, sha256hex, utc
 
 
 class ReportState(str, enum.Enum):
@@ -39,12 +38,6 @@ class ReportEdition(str, enum.Enum):
 class ReportFormat(str, enum.Enum):
     PDF = "pdf"
     HTML = "html"
-
-
-def _enum(kind: type[enum.Enum], name: str) -> Enum:
-    """Stored as its value in a VARCHAR with a CHECK constraint on both back ends."""
-    return Enum(kind, name=name, native_enum=False, create_constraint=True, length=20,
-                values_callable=lambda members: [m.value for m in members])
 
 
 class LabSettings(Base):
@@ -70,9 +63,9 @@ class Report(Base):
     report_id: Mapped[str] = mapped_column(String(120))            # printed on every page
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     exhibits: Mapped[list[str]] = mapped_column(JSON)                # scope: exhibit numbers
-    edition: Mapped[ReportEdition] = mapped_column(_enum(ReportEdition, "report_edition"))
-    format: Mapped[ReportFormat] = mapped_column(_enum(ReportFormat, "report_format"))
-    state: Mapped[ReportState] = mapped_column(_enum(ReportState, "report_state"), default=ReportState.DRAFT)
+    edition: Mapped[ReportEdition] = mapped_column(enum_column(ReportEdition, "report_edition"))
+    format: Mapped[ReportFormat] = mapped_column(enum_column(ReportFormat, "report_format"))
+    state: Mapped[ReportState] = mapped_column(enum_column(ReportState, "report_state"), default=ReportState.DRAFT)
     examiner: Mapped[str] = mapped_column(String(200))
     declaration: Mapped[str] = mapped_column(Text)
     reviewer: Mapped[Optional[str]] = mapped_column(String(200))

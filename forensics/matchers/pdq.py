@@ -95,6 +95,7 @@ class PdqHasher:
         Image = self._image
         handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
         Image.MAX_IMAGE_PIXELS = self.max_pixels
+        strict_decoding()
         try:
             with Image.open(handle) as image:
                 width, height = image.size
@@ -127,6 +128,14 @@ class PdqHasher:
             cols = (np.arange(CIMG_SIDE) * width) // CIMG_SIDE
             pixels = pixels[rows][:, cols]
         return np.ascontiguousarray(pixels)
+
+
+def strict_decoding() -> None:
+    """A truncated image is an error, never silently padded: other libraries in the same process
+    (WeasyPrint sets it at import) may have switched Pillow's process-wide flag on."""
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
 _DEFAULT: dict[tuple, PdqHasher] = {}

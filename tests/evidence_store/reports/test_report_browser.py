@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_tools
-from tests.evidence_store.reports.report_tools import EXAMINER, configure_lab, import_demo_knowledge, processed_case
+from tests.evidence_store.reports.report_tools import configure_lab, import_demo_knowledge, processed_case
 
 HOSTILE = {
     "<script>alert(1)</script>.jpg": b"mail: hunter2\nbank: 1234\n",

@@ -200,3 +200,22 @@ def test_locator_is_read_through_the_reader():
 def test_unknown_convention_is_refused():
     with pytest.raises(ValueError):
         PdqHasher("thumbnail")
+
+
+def test_truncated_image_is_refused_even_after_weasyprint_is_imported():
+    """WeasyPrint switches Pillow's LOAD_TRUNCATED_IMAGES on for the whole process at import;
+    evidence decoding must still refuse a truncated image (a report renderer shares the worker)."""
+    import io
+
+    import pytest
+    import weasyprint  # noqa: F401  (the import flips the flag)
+    from PIL import Image, ImageFile
+
+    from forensics.matchers.errors import MatcherItemError
+    from forensics.matchers.pdq import pdq_digest
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True       # as WeasyPrint's import leaves it (an earlier decode may have reset it)
+    buffer = io.BytesIO()
+    Image.radial_gradient("L").resize((256, 256)).convert("RGB").save(buffer, format="JPEG", quality=90)
+    with pytest.raises(MatcherItemError, match="truncated|corrupt"):
+        pdq_digest(buffer.getvalue()[: len(buffer.getvalue()) // 2])
