@@ -109,3 +109,15 @@ def _check(request: Request, permission: Permission, token: str | None) -> Acces
     if request.method not in SAFE_METHODS and not csrf_ok(signed, token):
         raise Denied(403, "missing or wrong CSRF token")
     return Access(signed, case_id, case_name)
+
+
+def is_browser(request: Request) -> bool:
+    """Browsers send Origin on posts and Sec-Fetch-Site on everything; scripts and curl send neither."""
+    return "origin" in request.headers or "sec-fetch-site" in request.headers
+
+
+def wants_json(request: Request) -> bool:
+    prefix = request.scope.get("root_path", "").rstrip("/")
+    accept = request.headers.get("accept", "")
+    return request.url.path.startswith(prefix + "/api/") or "application/json" in accept or \
+        (not is_browser(request) and "text/html" not in accept)

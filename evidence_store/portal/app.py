@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from evidence_store.db import Database
 from evidence_store.store import StoreError
-from evidence_store.portal.access import Denied
+from evidence_store.portal.access import Denied, wants_json
 from evidence_store.portal.auth import Sessions, portal_secret
 from evidence_store.portal.urls import keep_slashes
 
@@ -98,11 +98,10 @@ def _wrap(app: FastAPI) -> FastAPI:
 
 
 def _error(request: Request, status: int, message: str):
-    wants_json = request.url.path.startswith(_prefix(request) + "/api/") or \
-        "application/json" in request.headers.get("accept", "")
-    if status == 401 and not wants_json:
+    as_json = wants_json(request)
+    if status == 401 and not as_json:
         return RedirectResponse(_prefix(request) + "/login", status_code=303)
-    if wants_json:
+    if as_json:
         return JSONResponse({"error": message}, status_code=status, headers={"Cache-Control": "no-store"})
     from evidence_store.portal.pages import render_error
 

@@ -6,9 +6,9 @@
 - Every state-changing request made with the cookie must carry the session's CSRF token
   (form field ``csrf_token`` or header ``X-CSRF-Token``). Bearer-token requests carry no
   cookie and so cannot be forged cross-site.
-- Failed sign-ins are counted per account name and per address; after ``MAX_FAILURES`` in
-  ``WINDOW`` both are refused for the rest of the window, with the same message whether or
-  not the account exists.
+- Failed sign-ins are counted per account name (``MAX_FAILURES``) and per client address
+  (``MAX_ADDRESS_FAILURES``) over ``WINDOW``; past either, sign-ins are refused for the rest of
+  the window, with the same message whether or not the account exists.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 
 from evidence_store.accounts import Principal, check_password, token_digest
 from evidence_store.db import Database, data_dir
@@ -28,7 +28,8 @@ from evidence_store.models import ApiToken, LoginAttempt, PortalSession, User
 COOKIE = "forensics_session"
 LOGIN_COOKIE = "forensics_login"
 SESSION_HOURS = 12
-MAX_FAILURES = 5
+MAX_FAILURES = 5             # per account name
+MAX_ADDRESS_FAILURES = 20    # per client address (several people may share one)
 WINDOW = timedelta(minutes=15)
 
 
@@ -72,14 +73,19 @@ class Sessions:
         now = datetime.now(timezone.utc)
         with self.db.session() as session:
             session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - WINDOW))
-            failures = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-                or_(LoginAttempt.name == name, LoginAttempt.address == address))) or 0
-            if failures >= MAX_FAILURES:
+            by_name = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+                LoginAttempt.name == name)) or 0
+            by_address = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+                LoginAttempt.address == address)) or 0
+            if by_name >= MAX_FAILURES or by_address >= MAX_ADDRESS_FAILURES:
                 raise SignInRefused(429, "too many failed sign-ins: try again in 15 minutes")
             user = session.scalar(select(User).where(User.name == name))
-            if not check_password(user, password) or user.disabled:
+            refused = not check_password(user, password) or user.disabled
+            if refused:          # recorded (committed) before the refusal is raised
                 session.add(LoginAttempt(name=name[:200], address=address[:100], at=now))
-                raise SignInRefused(401, "wrong user name or password")
+        if refused:
+            raise SignInRefused(401, "wrong user name or password")
+        with self.db.session() as session:
             session.execute(delete(LoginAttempt).where(LoginAttempt.name == name))
             session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             session.add(PortalSession(id_sha256=_digest(session_id), user_id=user.id, csrf_token=csrf,

@@ -18,7 +18,7 @@ from evidence_store.listings import text_value
 from evidence_store.listings.files import FILE_COLUMNS, FileFilter
 from evidence_store.listings.findings import FINDING_COLUMNS
 from evidence_store.portal import data
-from evidence_store.portal.access import Access, Denied, need
+from evidence_store.portal.access import Access, Denied, is_browser, need, wants_json
 from evidence_store.portal.auth import COOKIE, LOGIN_COOKIE, SignInRefused
 from evidence_store.portal.rules import Permission
 from evidence_store.portal.urls import param, part
@@ -67,7 +67,7 @@ async def login(request: Request) -> Response:
 
     form = await request.form()
     name, password = str(form.get("username") or ""), str(form.get("password") or "")
-    if _browser(request):
+    if is_browser(request):
         if not _same_site(request) or not form.get("csrf_token") or \
                 form.get("csrf_token") != request.cookies.get(LOGIN_COOKIE):
             raise Denied(403, "sign-in refused: the form did not come from this portal (CSRF check)")
@@ -77,13 +77,13 @@ async def login(request: Request) -> Response:
     try:
         cookie, signed = await run_in_threadpool(request.app.state.sessions.sign_in, name, password, address)
     except SignInRefused as refused:
-        if _wants_json(request):
+        if wants_json(request):
             raise Denied(refused.status, refused.message) from None
         response = _render(request, "login.html", status=refused.status, error=refused.message,
                            login_csrf=request.cookies.get(LOGIN_COOKIE, ""))
         return response
     target = request.scope.get("root_path", "").rstrip("/") + "/"
-    response = Response(status_code=204) if _wants_json(request) else RedirectResponse(target, status_code=303)
+    response = Response(status_code=204) if wants_json(request) else RedirectResponse(target, status_code=303)
     _cookie(request, response, COOKIE, cookie, max_age=12 * 3600)
     response.delete_cookie(LOGIN_COOKIE, path=_cookie_path(request))
     return response
@@ -92,14 +92,10 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 def logout(request: Request, access: Access = Depends(need(Permission.SESSION))) -> Response:
     request.app.state.sessions.sign_out(request.cookies.get(COOKIE))
-    response = Response(status_code=204) if _wants_json(request) else \
+    response = Response(status_code=204) if wants_json(request) else \
         RedirectResponse(request.scope.get("root_path", "").rstrip("/") + "/login", status_code=303)
     response.delete_cookie(COOKIE, path=_cookie_path(request))
     return response
-
-
-def _browser(request: Request) -> bool:
-    return "origin" in request.headers or "sec-fetch-site" in request.headers
 
 
 def _same_site(request: Request) -> bool:
@@ -111,11 +107,6 @@ def _same_site(request: Request) -> bool:
         expected = f"{request.url.scheme}://{request.headers.get('host', '')}"
         return origin == expected
     return True
-
-
-def _wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "") or not _browser(request) and \
-        "text/html" not in request.headers.get("accept", "")
 
 
 def _cookie_path(request: Request) -> str:
