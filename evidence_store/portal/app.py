@@ -55,7 +55,7 @@ def create_app(db_url: str | None = None, *, progress_interval: float = 1.0, mig
             response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         route = request.scope.get("route")
         log.info("%s %s %s %.0fms", request.method, getattr(route, "path", "-"), response.status_code,

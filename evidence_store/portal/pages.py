@@ -99,14 +99,12 @@ def logout(request: Request, access: Access = Depends(need(Permission.SESSION)))
 
 
 def _same_site(request: Request) -> bool:
+    """Fetch Metadata first (every current browser sends Sec-Fetch-Site); else the Origin header."""
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = request.headers.get("origin")
-    if origin is not None:
-        expected = f"{request.url.scheme}://{request.headers.get('host', '')}"
-        return origin == expected
-    return True
+    return origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
 
 
 def _cookie_path(request: Request) -> str:
