@@ -107,6 +107,7 @@ class Database:
             with self.session() as session:
                 session.connection().exec_driver_sql("SET TRANSACTION READ ONLY")
                 yield session
+                session.expunge_all()        # what was read stays readable after the snapshot ends
                 session.rollback()
             return
         if self._read_engine is None:
@@ -117,6 +118,7 @@ class Database:
         try:
             yield session
         finally:
+            session.expunge_all()            # what was read stays readable after the snapshot ends
             session.rollback()
             session.close()
 

@@ -39,16 +39,20 @@ def record_view(session: Session, case_name: str, exhibit: str, kind: str, item_
                           idempotency_key=key or f"view:{case_name}:{exhibit}:{kind}:{item_id}:{actor[0]}:{when}"))
 
 
-def stream_item(kind: str, row: FileEntry | CarvedObjectRow, credentials=()) -> Iterator[bytes]:
-    """The item's bytes: a file entry read out of the image, a carved object from the artifact store."""
+def stream_item(kind: str, row: FileEntry | CarvedObjectRow, credentials=(), reader=None) -> Iterator[bytes]:
+    """The item's bytes: a file entry read out of the image, a carved object from the artifact store.
+
+    ``reader``: a long-lived ``StreamReader`` (it keeps images and file systems open between items)."""
     if kind == "carved":
         def artifact() -> Iterator[bytes]:
             with open(row.artifact_path, "rb") as handle:
                 yield from iter(lambda: handle.read(1 << 20), b"")
         return artifact()
-    from forensics.hashing import StreamReader
+    if reader is None:
+        from forensics.hashing import StreamReader
 
-    return StreamReader(credentials).chunks(row.locator)
+        reader = StreamReader(credentials)
+    return reader.chunks(row.locator)
 
 
 def may_see_restricted(actor: tuple[str, str], reviewer_request: bool) -> bool:

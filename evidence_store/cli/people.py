@@ -99,14 +99,19 @@ def user_token(name: str, label: str) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-def serve(host: str, port: int) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes (each reads evidence one chunk at a time; more serve more people at once).")
+def serve(host: str, port: int, workers: int) -> None:
     """Run the case portal on the case database (uvicorn)."""
+    import os
+
     import uvicorn
 
-    from evidence_store.portal.app import create_app
+    from evidence_store.db import ENV_URL
 
     db = database()
-    app = create_app(db.url)
-    out.print(f"case portal on http://{host}:{port}/ (database {db.url}); Ctrl-C stops it", highlight=False)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False,
-                server_header=False)
+    os.environ[ENV_URL] = db.url                 # the factory reads it in every worker process
+    out.print(f"case portal on http://{host}:{port}/ (database {db.url}, {workers} worker(s)); Ctrl-C stops it",
+              highlight=False)
+    uvicorn.run("evidence_store.portal.app:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_level="warning", proxy_headers=False, server_header=False)

@@ -100,7 +100,7 @@ def _check(request: Request, permission: Permission, token: str | None) -> Acces
     if case_name is not None and permission in CASE_SCOPED:
         if len(case_name) > MAX_NAME:
             raise Denied(400, "case name too long")
-        with request.app.state.db.session() as session:
+        with request.app.state.db.reading() as session:
             case_id = session.scalar(select(Case.id).where(Case.name == case_name))
             if case_id is None or not is_member(session, signed.principal.id, case_id):
                 raise Denied(404, f"no case {case_name!r}")

@@ -37,13 +37,13 @@ def me(access: Access = Depends(need(Permission.SESSION))) -> dict:
 
 @router.get("/cases")
 def cases(request: Request, access: Access = Depends(need(Permission.CASES))) -> list[dict]:
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         return data.cases(session, access)
 
 
 @router.get("/cases/{case}/exhibits")
 def exhibits(request: Request, access: Access = Depends(need(Permission.CASE))) -> list[dict]:
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         return data.exhibits(session, access.case_id)
 
 
@@ -52,7 +52,7 @@ def progress(request: Request, after_warning: int = Query(0, ge=0),
              access: Access = Depends(need(Permission.PROGRESS))) -> dict:
     from evidence_store.progress import progress as snapshot
 
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         return snapshot(session, data.exhibit(session, access.case_id, param(request, "exhibit")),
                         after_warning).as_json()
 
@@ -67,7 +67,7 @@ async def progress_stream(request: Request, access: Access = Depends(need(Permis
     number = param(request, "exhibit")
 
     def look(after: int) -> dict:
-        with _db(request).session() as session:
+        with _db(request).reading() as session:
             return snapshot(session, data.exhibit(session, access.case_id, number), after).as_json()
 
     await run_in_threadpool(look, 0)          # 404 before the stream starts
@@ -92,7 +92,7 @@ def files(request: Request, exhibit: str | None = None, restricted: bool | None 
           finding: str | None = Query(None, pattern="^(any|none|yara|hashset|pdq)$"),
           known: str | None = Query(None, pattern="^(good|bad)$"), deleted: bool | None = None,
           access: Access = Depends(need(Permission.FILES))) -> list[dict]:
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         exhibit_id = data.exhibit(session, access.case_id, exhibit).id if exhibit else None
         where = FileFilter(exhibit_id=exhibit_id, directory=dir, search=q, mime=type, deleted=deleted,
                            restricted=restricted, known=known, finding=finding)
@@ -102,7 +102,7 @@ def files(request: Request, exhibit: str | None = None, restricted: bool | None 
 @router.get("/cases/{case}/findings")
 def findings(request: Request, exhibit: str | None = None, limit: Limit = None, after: int = Query(0, ge=0),
              access: Access = Depends(need(Permission.FINDINGS))) -> list[dict]:
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         exhibit_id = data.exhibit(session, access.case_id, exhibit).id if exhibit else None
         return data.findings(session, access.case_id, exhibit_id, data.limit_of(limit), after)
 
@@ -110,7 +110,7 @@ def findings(request: Request, exhibit: str | None = None, limit: Limit = None, 
 @router.get("/cases/{case}/exhibits/{exhibit}/carved")
 def carved(request: Request, limit: Limit = None, after: int = Query(0, ge=0),
            access: Access = Depends(need(Permission.FILES))) -> list[dict]:
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         row = data.exhibit(session, access.case_id, param(request, "exhibit"))
         return data.carved(session, row.id, data.limit_of(limit), after)
 
@@ -121,7 +121,7 @@ def file_detail(request: Request, item_id: int, access: Access = Depends(need(Pe
     from evidence_store.listings.files import FileFilter, file_rows
     from evidence_store.models import Exhibit, FileEntry, Tag
 
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         entry = session.get(FileEntry, item_id)
         if entry is None:
             raise Denied(404, "no such item")
@@ -186,7 +186,7 @@ def tag_file(request: Request, item_id: int, tag: str = Form(..., min_length=1, 
 @router.get("/cases/{case}/custody")
 def custody(request: Request, limit: Limit = None, after: int = Query(0, ge=0),
             access: Access = Depends(need(Permission.CUSTODY))) -> list[dict]:
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         return data.custody(session, access.case_name, data.limit_of(limit, 500), after)
 
 
@@ -223,7 +223,7 @@ def custody_export(request: Request, purpose: str = Query("custody export for in
                               tool_version=forensics.__version__, tool_parameters={"format": "jsonl", "via": "portal"},
                               idempotency_key=f"export:{access.case_name}:portal:{access.actor[0]}:{utc_text(now)}"))
     buffer = io.StringIO()
-    with db.session() as session:
+    with db.reading() as session:
         write_jsonl(session, access.case_name, buffer, utc_text(now))
     return Response(buffer.getvalue(), media_type="application/x-ndjson", headers={
         "Content-Disposition": "attachment; filename=custody.jsonl", "Cache-Control": "no-store"})
@@ -232,13 +232,13 @@ def custody_export(request: Request, purpose: str = Query("custody export for in
 @router.get("/cases/{case}/views")
 def views(request: Request, limit: Limit = None, after: int = Query(0, ge=0),
           access: Access = Depends(need(Permission.VIEWS))) -> list[dict]:
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         return data.custody(session, access.case_name, data.limit_of(limit, 500), after, ("view", "view-refused"))
 
 
 @router.get("/cases/{case}/reports")
 def reports(request: Request, access: Access = Depends(need(Permission.REPORTS))) -> list[dict]:
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         return data.reports(session, access, access.case_id)
 
 
@@ -255,7 +255,7 @@ def report_create(request: Request, edition: str = Form("prosecution", pattern="
 
 @router.get("/reports/{report_id}")
 def report(request: Request, report_id: str, access: Access = Depends(need(Permission.REPORTS))) -> dict:
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         row, _case = data.report_row(session, access, report_id)
         return data.report_json(row)
 
@@ -264,7 +264,7 @@ def report(request: Request, report_id: str, access: Access = Depends(need(Permi
 def report_file(request: Request, report_id: str, access: Access = Depends(need(Permission.REPORTS))) -> Response:
     from fastapi.responses import FileResponse
 
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         row, _case = data.report_row(session, access, report_id)
         path, fmt = row.path, row.format.value
     media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
@@ -278,7 +278,7 @@ def report_authorise(request: Request, report_id: str, note: str | None = Form(N
                      access: Access = Depends(need(Permission.REPORT_AUTHORISE))) -> dict:
     from evidence_store.reports.workflow import authorise
 
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         data.report_row(session, access, report_id)
     return data.report_json(authorise(_db(request), report_id, reviewer=access.principal.name, note=note,
                                       actor=access.actor))
@@ -288,7 +288,7 @@ def report_authorise(request: Request, report_id: str, note: str | None = Form(N
 def report_issue(request: Request, report_id: str, access: Access = Depends(need(Permission.REPORT_ISSUE))) -> dict:
     from evidence_store.reports.workflow import issue
 
-    with _db(request).session() as session:
+    with _db(request).reading() as session:
         data.report_row(session, access, report_id)
     return data.report_json(issue(_db(request), report_id, actor=access.actor))
 

@@ -104,23 +104,24 @@ class Sessions:
         session_id = self._session_id(cookie)
         if not session_id:
             return None
-        with self.db.session() as session:
+        with self.db.reading() as session:
             row = session.execute(select(PortalSession, User).join(User, User.id == PortalSession.user_id)
                                   .where(PortalSession.id_sha256 == _digest(session_id))).first()
-            if row is None:
-                return None
-            stored, user = row
-            expires = stored.expires_at if stored.expires_at.tzinfo else stored.expires_at.replace(tzinfo=timezone.utc)
-            if user.disabled or expires < datetime.now(timezone.utc):
-                session.delete(stored)
-                return None
-            return Signed(Principal(user.id, user.name, user.role), stored.csrf_token, "session")
+        if row is None:
+            return None
+        stored, user = row
+        expires = stored.expires_at if stored.expires_at.tzinfo else stored.expires_at.replace(tzinfo=timezone.utc)
+        if user.disabled or expires < datetime.now(timezone.utc):
+            with self.db.session() as session:
+                session.execute(delete(PortalSession).where(PortalSession.id == stored.id))
+            return None
+        return Signed(Principal(user.id, user.name, user.role), stored.csrf_token, "session")
 
     def from_bearer(self, header: str | None) -> Signed | None:
         if not header or not header.lower().startswith("bearer "):
             return None
         token = header[7:].strip()
-        with self.db.session() as session:
+        with self.db.reading() as session:
             row = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
                                   .where(ApiToken.token_sha256 == token_digest(token))).first()
             if row is None or row[0].revoked or row[1].disabled:

@@ -126,14 +126,14 @@ def home(request: Request, access: Access = Depends(need(Permission.SESSION))) -
 
 @router.get("/cases", response_class=HTMLResponse)
 def cases_page(request: Request, access: Access = Depends(need(Permission.CASES))) -> HTMLResponse:
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         rows = data.cases(session, access)
     return _render(request, "cases.html", access, cases=rows)
 
 
 @router.get("/cases/{case}", response_class=HTMLResponse)
 def case_page(request: Request, access: Access = Depends(need(Permission.CASE))) -> HTMLResponse:
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         exhibits = data.exhibits(session, access.case_id)
         reports = data.reports(session, access, access.case_id) if access.may(Permission.REPORTS) else []
     return _render(request, "case.html", access, case=access.case_name, exhibits=exhibits, reports=reports)
@@ -145,7 +145,7 @@ def exhibit_page(request: Request, access: Access = Depends(need(Permission.PROG
     from evidence_store.progress import progress
 
     number = param(request, "exhibit")
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         row = data.exhibit(session, access.case_id, number)
         state = progress(session, row, 0, warnings_limit=200)
         volumes = session.query(Volume).filter(Volume.exhibit_id == row.id).order_by(Volume.id).all()
@@ -158,7 +158,7 @@ def exhibit_page(request: Request, access: Access = Depends(need(Permission.PROG
 def progress_fragment(request: Request, access: Access = Depends(need(Permission.PROGRESS))) -> HTMLResponse:
     from evidence_store.progress import progress
 
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         state = progress(session, data.exhibit(session, access.case_id, param(request, "exhibit")), 0,
                          warnings_limit=200)
     return _render(request, "_progress.html", access, case=access.case_name, state=state)
@@ -178,7 +178,7 @@ async def progress_events(request: Request, access: Access = Depends(need(Permis
     template = TEMPLATES.env.get_template("_progress.html")
 
     def look():
-        with request.app.state.db.session() as session:
+        with request.app.state.db.reading() as session:
             return progress(session, data.exhibit(session, access.case_id, number), 0, warnings_limit=200)
 
     await run_in_threadpool(look)
@@ -204,7 +204,7 @@ def files_page(request: Request, exhibit: str | None = None, dir: str | None = Q
                known: str | None = Query(None, pattern="^(|good|bad)$"),
                deleted: str | None = Query(None, pattern="^(|yes|no)$"), after: int = Query(0, ge=0),
                access: Access = Depends(need(Permission.FILES))) -> HTMLResponse:
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         exhibits = data.exhibits(session, access.case_id)
         exhibit_id = data.exhibit(session, access.case_id, exhibit).id if exhibit else None
         directory = dir if dir is not None else (None if (q or type or finding or known or deleted) else "")
@@ -244,7 +244,7 @@ def file_view(request: Request, item_id: int, purpose: str = Query(..., min_leng
     """The fragment that shows a thumbnail once a purpose is stated (the image request is the view)."""
     from evidence_store.models import Exhibit, FileEntry
 
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         entry = session.get(FileEntry, item_id)
         if entry is None:
             raise Denied(404, "no such item")
@@ -255,7 +255,7 @@ def file_view(request: Request, item_id: int, purpose: str = Query(..., min_leng
 @router.get("/cases/{case}/findings", response_class=HTMLResponse)
 def findings_page(request: Request, after: int = Query(0, ge=0),
                   access: Access = Depends(need(Permission.FINDINGS))) -> HTMLResponse:
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         rows = data.findings(session, access.case_id, None, 500, after)
     columns = [c for c in FINDING_COLUMNS if c.summary]
     return _render(request, "findings.html", access, case=access.case_name, rows=rows, columns=columns)
@@ -264,7 +264,7 @@ def findings_page(request: Request, after: int = Query(0, ge=0),
 @router.get("/cases/{case}/exhibits/{exhibit}/carved", response_class=HTMLResponse)
 def carved_page(request: Request, access: Access = Depends(need(Permission.FILES))) -> HTMLResponse:
     number = param(request, "exhibit")
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         rows = data.carved(session, data.exhibit(session, access.case_id, number).id, 1000)
     return _render(request, "carved.html", access, case=access.case_name, exhibit=number, rows=rows)
 
@@ -272,7 +272,7 @@ def carved_page(request: Request, access: Access = Depends(need(Permission.FILES
 @router.get("/cases/{case}/custody", response_class=HTMLResponse)
 def custody_page(request: Request, after: int = Query(0, ge=0),
                  access: Access = Depends(need(Permission.CUSTODY))) -> HTMLResponse:
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         rows = data.custody(session, access.case_name, 1000, after)
     return _render(request, "custody.html", access, case=access.case_name, rows=rows)
 
@@ -286,14 +286,14 @@ def custody_verify_fragment(request: Request, access: Access = Depends(need(Perm
 
 @router.get("/cases/{case}/views", response_class=HTMLResponse)
 def views_page(request: Request, access: Access = Depends(need(Permission.VIEWS))) -> HTMLResponse:
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         rows = data.custody(session, access.case_name, 1000, 0, ("view", "view-refused"))
     return _render(request, "views.html", access, case=access.case_name, rows=rows)
 
 
 @router.get("/cases/{case}/reports", response_class=HTMLResponse)
 def reports_page(request: Request, access: Access = Depends(need(Permission.REPORTS))) -> HTMLResponse:
-    with request.app.state.db.session() as session:
+    with request.app.state.db.reading() as session:
         rows = data.reports(session, access, access.case_id)
     return _render(request, "reports.html", access, case=access.case_name, rows=rows)
 
