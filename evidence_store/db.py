@@ -113,6 +113,10 @@ class Database:
         if self._read_engine is None:
             self._read_engine = create_engine(self.url, future=True)
             event.listen(self._read_engine, "connect", _sqlite_pragmas)
+            # long scans (reports, listings) read through SQLite's page cache and the OS's,
+            # not a 1 GiB mapping of the file that would count as this process's memory
+            event.listen(self._read_engine, "connect",
+                         lambda connection, _record: connection.execute("PRAGMA mmap_size=0"))
             event.listen(self._read_engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
         session = Session(self._read_engine, expire_on_commit=False)
         try:

@@ -8,12 +8,12 @@ the last look.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from evidence_store.listings import iso
+from evidence_store.listings import iso, utc
 from evidence_store.models import CarvedObjectRow, CarveRangeRow, Exhibit, FileEntry, ProcessingRun, ProcessingWarning, Volume
 
 STAGES = ("intake", "scan", "walk", "hash", "plan-carving", "carve", "match", "finalize", "report")
@@ -44,6 +44,7 @@ class Progress:
     carve_ranges_done: int
     carve_ranges: int
     carved: int
+    files_per_second: float | None      # entries hashed per second since the hash stage began
     stages: tuple[StageProgress, ...]
     warnings: tuple[dict, ...]
     last_warning_id: int
@@ -69,6 +70,16 @@ def progress(session: Session, exhibit: Exhibit, after_warning: int = 0, warning
                 for stage, total, running, ok, bad in rows}
     stages = tuple(by_stage[s] for s in STAGES if s in by_stage) + tuple(
         v for s, v in sorted(by_stage.items()) if s not in STAGES)
+    hash_window = session.execute(select(func.min(ProcessingRun.started_at), func.max(ProcessingRun.ended_at),
+                                         func.sum(case((ProcessingRun.outcome == "running", 1), else_=0)))
+                                  .where(ProcessingRun.exhibit_id == eid, ProcessingRun.stage == "hash")).first()
+    hashed = count(FileEntry, FileEntry.hash_status.in_(("hashed", "unreadable")))
+    rate = None
+    if hash_window and hash_window[0] is not None:
+        started = utc(hash_window[0])
+        ended = datetime.now(timezone.utc) if hash_window[2] or hash_window[1] is None else utc(hash_window[1])
+        seconds = (ended - started).total_seconds()
+        rate = round(hashed / seconds, 1) if seconds > 0 else None
     warnings = session.execute(select(ProcessingWarning.id, ProcessingWarning.stage, ProcessingWarning.severity,
                                       ProcessingWarning.path, ProcessingWarning.message, ProcessingWarning.created_at)
                                .where(ProcessingWarning.exhibit_id == eid, ProcessingWarning.id > after_warning)
@@ -79,7 +90,7 @@ def progress(session: Session, exhibit: Exhibit, after_warning: int = 0, warning
         exhibit=exhibit.number, status=exhibit.status, error=exhibit.error, finished=exhibit.status in FINISHED,
         volumes_walked=count(Volume, Volume.kind == "filesystem", Volume.walk_status != "pending"),
         volumes=count(Volume, Volume.kind == "filesystem"), entries=count(FileEntry),
-        hashed=count(FileEntry, FileEntry.hash_status.in_(("hashed", "unreadable"))),
+        hashed=hashed, files_per_second=rate,
         to_hash=count(FileEntry, FileEntry.has_content.is_(True)),
         matched=count(FileEntry, FileEntry.hash_status == "hashed", FileEntry.match_status != "pending"),
         carve_ranges_done=count(CarveRangeRow, CarveRangeRow.status != "pending"),

@@ -32,6 +32,7 @@ from evidence_store.listings.findings import FindingRow
 from evidence_store.reports.model import ReportContent
 
 APPENDIX_CHUNK = 1000
+APPENDIX_WORKERS = 4          # processes laying out Appendix A chunks (at most the CPUs)
 HTML_CHUNK = 500
 NOTABLE_LIMIT = 200
 
@@ -173,22 +174,47 @@ def _unique_associated_files(pdf) -> None:
 
 
 def _appendix(tmp: Path, content: ReportContent, style: str, rows: Iterable[FindingRow]) -> Iterator[Path]:
-    """Appendix A, one WeasyPrint layout per chunk of rows (bounded memory)."""
-    from weasyprint import HTML
+    """Appendix A, one WeasyPrint layout per chunk of rows, laid out in parallel worker processes.
+
+    Rows are read and the HTML of each chunk is made here (cheap); at most ``2 x workers`` chunks
+    are in flight, so memory stays bounded whatever the number of findings.
+    """
+    import multiprocessing
+    import os
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
 
     template = ENV.get_template("pdf_appendix.html.j2")
     chunks = chunked(rows, APPENDIX_CHUNK)
     current = next(chunks, None)
-    number = 0
-    while current is not None:
-        following = next(chunks, None)
-        html = template.render(rows=current, css=style, report_id=content.report_id, total=content.findings,
-                               first=number == 0, last=following is None)
-        path = tmp / f"appendix-{number:05d}.pdf"
-        HTML(string=html).write_pdf(path)
-        yield path
-        number += 1
-        current = following
+    if current is None:
+        return
+    workers = max(1, min(os.cpu_count() or 1, APPENDIX_WORKERS))
+    pending: deque = deque()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        number = 0
+        while current is not None:
+            following = next(chunks, None)
+            html = template.render(rows=current, css=style, report_id=content.report_id, total=content.findings,
+                                   first=number == 0, last=following is None)
+            path = tmp / f"appendix-{number:05d}.pdf"
+            pending.append((pool.submit(_lay_out, html, str(path)), path))
+            while len(pending) >= 2 * workers:
+                future, done = pending.popleft()
+                future.result()
+                yield done
+            number += 1
+            current = following
+        while pending:
+            future, done = pending.popleft()
+            future.result()
+            yield done
+
+
+def _lay_out(html: str, path: str) -> None:
+    from weasyprint import HTML
+
+    HTML(string=html).write_pdf(path)
 
 
 def _stamp(target: Path, content: ReportContent, workflow: Workflow, pages: int) -> None:

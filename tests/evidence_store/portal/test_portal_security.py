@@ -229,3 +229,27 @@ def test_auditor_sees_who_viewed_what(portal):
     assert any(r["actor"] == "reviewer" and r["purpose"] == "compare with exhibit photo" for r in rows)
     page = auditor.get(f"/cases/{portal.case}/views")
     assert "compare with exhibit photo" in page.text and "reviewer (reviewer)" in page.text
+
+
+def test_hostile_file_names_on_the_image_render_as_text(portal, tmp_path):
+    """A name like <script>alert(1)</script>.jpg on the evidence is shown as text on every page."""
+    from evidence_store.accounts import set_membership
+    from forensics.sample import build_ext4_image
+    from tests.conftest import require_tools
+    from tests.evidence_store.reports.report_tools import processed_case
+
+    require_tools("mke2fs", "debugfs")
+    names = {"<script>alert(1)</script>.jpg": b"x" * 64, "<img src=x onerror=alert(2)>.txt": b"y" * 64}
+    image = build_ext4_image(tmp_path / "hostile.img", names, size_mib=8)
+    processed_case(portal.db, image, case="HOSTILE")
+    set_membership(portal.db, "examiner", "HOSTILE", True)
+    http = client(portal, "examiner")
+    rows = http.get("/api/cases/HOSTILE/files", params={"limit": 100}).json()
+    assert {"/<script>alert(1)</script>.jpg", "/<img src=x onerror=alert(2)>.txt"} <= {r["path"] for r in rows}
+    for url in ("/cases/HOSTILE/files?dir=%2F%3Cscript%3Ealert(1)%3C", "/cases/HOSTILE/files?q=alert"):
+        page = http.get(url).text
+        assert "<script>alert(1)" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;.jpg" in page or "&lt;img src=x onerror=alert(2)&gt;.txt" in page
+    entry = next(r for r in rows if r["path"] == "/<script>alert(1)</script>.jpg")
+    detail = http.get(f"/files/{entry['id']}").text
+    assert "<h1>/&lt;script&gt;alert(1)&lt;/script&gt;.jpg</h1>" in detail
