@@ -106,15 +106,28 @@ def carved_location(image: str, ranges: Sequence[Sequence[int]], source: str, vo
     return f"{os.path.basename(image)} > media {spans} ({where})"
 
 
+F_COLUMNS = ("id", "matcher", "matcher_version", "set_name", "set_version", "set_sha256", "outcome", "rule",
+             "category", "known")
+E_COLUMNS = ("id", "path", "data_stream", "inode", "size", "md5", "sha1", "sha256", "mtime", "atime", "ctime",
+             "crtime", "allocated", "restricted")
+C_COLUMNS = ("id", "extension", "image_ranges", "source", "volume_path", "size", "md5", "sha1", "sha256",
+             "restricted")
+
+
 def finding_rows(session: Session, case_id: int, exhibit_ids: Sequence[int] | None = None,
                  *, notable: bool = False, after_id: int = 0, limit: int | None = None) -> Iterator[FindingRow]:
     """Findings of a case (optionally some exhibits), by exhibit then finding id, streamed.
 
+    Plain columns, not ORM objects: a long listing must not pile up in the session's identity
+    map (a 50,000-finding report would otherwise hold every finding and entry in memory).
     ``notable``: only matches that are not known-good (rule hits, known-bad references).
     """
     carved = aliased(CarvedObjectRow)
-    query = (select(Finding, Exhibit.number, Exhibit.image_path, FileEntry, Volume.volume_path, Volume.offset,
-                    Volume.fs_type, carved)
+    columns = ([getattr(Finding, c).label(f"f_{c}") for c in F_COLUMNS]
+               + [Exhibit.number, Exhibit.image_path, Volume.volume_path, Volume.offset, Volume.fs_type]
+               + [getattr(FileEntry, c).label(f"e_{c}") for c in E_COLUMNS]
+               + [getattr(carved, c).label(f"c_{c}") for c in C_COLUMNS])
+    query = (select(*columns)
              .join(Exhibit, Exhibit.id == Finding.exhibit_id)
              .outerjoin(FileEntry, FileEntry.id == Finding.file_entry_id)
              .outerjoin(Volume, Volume.id == FileEntry.volume_id)
@@ -127,31 +140,30 @@ def finding_rows(session: Session, case_id: int, exhibit_ids: Sequence[int] | No
         query = query.where(Finding.outcome == "match", func.coalesce(Finding.known, "") != "known-good")
     if limit is not None:
         query = query.limit(limit)
-    for finding, number, image, entry, volume, offset, fs_type, obj in session.execute(
-            query.execution_options(yield_per=2000)):
-        yield _row(finding, number, image, entry, volume, offset, fs_type, obj)
+    for row in session.execute(query.execution_options(yield_per=2000)):
+        yield _row(row._mapping)
 
 
-def _row(finding: Finding, number: str, image: str, entry: FileEntry | None, volume: str | None,
-         offset: int | None, fs_type: str | None, obj: CarvedObjectRow | None) -> FindingRow:
-    identity = dict(id=finding.id, exhibit=number, matcher=finding.matcher, matcher_version=finding.matcher_version,
-                    set_name=finding.set_name, set_version=finding.set_version, set_sha256=finding.set_sha256,
-                    outcome=finding.outcome, rule=finding.rule, category=finding.category, known=finding.known)
-    if entry is not None:
-        path = entry.path + (f":{entry.data_stream}" if entry.data_stream else "")
+def _row(r) -> FindingRow:
+    identity = {c: r[f"f_{c}"] for c in F_COLUMNS}
+    identity["exhibit"] = r["number"]
+    image = r["image_path"]
+    if r["e_id"] is not None:
+        path = r["e_path"] + (f":{r['e_data_stream']}" if r["e_data_stream"] else "")
         return FindingRow(
-            **identity, item="file", item_id=entry.id, path=path, volume=volume, partition_offset=offset,
-            fs_type=fs_type, inode=entry.inode, media_ranges=(),
-            location=file_location(image, volume, offset, fs_type, path, entry.inode),
-            size=entry.size, md5=entry.md5, sha1=entry.sha1, sha256=entry.sha256, mtime=utc(entry.mtime),
-            atime=utc(entry.atime), ctime=utc(entry.ctime), crtime=utc(entry.crtime),
-            deleted=not entry.allocated, carved=False, restricted=entry.restricted)
-    ranges = tuple((int(a), int(b)) for a, b in (obj.image_ranges or [])) if obj else ()
+            **identity, item="file", item_id=r["e_id"], path=path, volume=r["volume_path"],
+            partition_offset=r["offset"], fs_type=r["fs_type"], inode=r["e_inode"], media_ranges=(),
+            location=file_location(image, r["volume_path"], r["offset"], r["fs_type"], path, r["e_inode"]),
+            size=r["e_size"], md5=r["e_md5"], sha1=r["e_sha1"], sha256=r["e_sha256"], mtime=utc(r["e_mtime"]),
+            atime=utc(r["e_atime"]), ctime=utc(r["e_ctime"]), crtime=utc(r["e_crtime"]),
+            deleted=not r["e_allocated"], carved=False, restricted=bool(r["e_restricted"]))
+    present = r["c_id"] is not None
+    ranges = tuple((int(a), int(b)) for a, b in (r["c_image_ranges"] or [])) if present else ()
     return FindingRow(
-        **identity, item="carved", item_id=obj.id if obj else 0,
-        path=f"carved/{obj.id}.{obj.extension}" if obj else "(item removed)", volume=obj.volume_path if obj else None,
-        partition_offset=None, fs_type=None, inode=None, media_ranges=ranges,
-        location=carved_location(image, ranges, obj.source, obj.volume_path) if obj else "(item removed)",
-        size=obj.size if obj else None, md5=obj.md5 if obj else None, sha1=obj.sha1 if obj else None,
-        sha256=obj.sha256 if obj else None, mtime=None, atime=None, ctime=None, crtime=None,
-        deleted=False, carved=True, restricted=bool(obj and obj.restricted))
+        **identity, item="carved", item_id=r["c_id"] if present else 0,
+        path=f"carved/{r['c_id']}.{r['c_extension']}" if present else "(item removed)",
+        volume=r["c_volume_path"] if present else None, partition_offset=None, fs_type=None, inode=None,
+        media_ranges=ranges,
+        location=carved_location(image, ranges, r["c_source"], r["c_volume_path"]) if present else "(item removed)",
+        size=r["c_size"], md5=r["c_md5"], sha1=r["c_sha1"], sha256=r["c_sha256"], mtime=None, atime=None,
+        ctime=None, crtime=None, deleted=False, carved=True, restricted=bool(present and r["c_restricted"]))

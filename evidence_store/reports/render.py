@@ -6,10 +6,11 @@ JSON and the findings JSON as inert ``application/json`` blocks. Every value is 
 Jinja2's autoescape.
 
 The PDF is made in parts so memory stays flat however many findings there are: the body,
-then Appendix A in chunks of ``APPENDIX_CHUNK`` rows, each laid out by WeasyPrint on its own;
-pikepdf joins them and overlays the page header and footer ("Report ID", "Page X of Y") on
-every page. The body is written as PDF/A-3b with report.json, findings.json and findings.csv
-attached (relationship Data / Source).
+then Appendix A in chunks of ``APPENDIX_CHUNK`` findings and the page stamps (header, footer
+"Page X of Y", a draft's watermark) in chunks of ``STAMP_CHUNK`` pages, each laid out by
+WeasyPrint in a worker process; pikepdf joins them, lays each stamp under its page and
+attaches report.json, findings.json and findings.csv (PDF/A-3 associated files, relationship
+Data). The body is PDF/A-3b.
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ from evidence_store.listings.findings import FindingRow
 from evidence_store.reports.model import ReportContent
 
 APPENDIX_CHUNK = 1000
-APPENDIX_WORKERS = 4          # processes laying out Appendix A chunks (at most the CPUs)
+APPENDIX_WORKERS = 4          # processes laying out Appendix A and the stamps (at most the CPUs)
+STAMP_CHUNK = 400             # page stamps laid out per worker job
 HTML_CHUNK = 500
 NOTABLE_LIMIT = 200
 
@@ -121,94 +123,75 @@ def write_html(target: Path, content: ReportContent, workflow: Workflow, notable
 
 
 def write_pdf(target: Path, content: ReportContent, workflow: Workflow, notable: list[FindingRow],
-              rows: Iterable[FindingRow], attachments: list[tuple[str, Path, str, str]]) -> int:
-    """Writes the PDF/A-3b; ``attachments``: (name, path, description, relationship). Returns pages."""
+              rows: Iterable[FindingRow], attachments: list[tuple[str, Path, str, str, str]]) -> int:
+    """Writes the PDF/A-3b; ``attachments``: (name, path, description, MIME type, relationship).
+
+    Memory stays flat in the number of findings: Appendix A and the page stamps are laid out in
+    chunks by worker processes, pikepdf joins the parts (it reads their streams at save time), and
+    the attachments are compressed from their files into the PDF. Returns the number of pages.
+    """
     import pikepdf
-    from weasyprint import HTML, Attachment
+    from weasyprint import HTML
 
     style = css()
-    with tempfile.TemporaryDirectory(prefix="report-") as tmp:
-        parts: list[Path] = []
-        chunks = list(_appendix(Path(tmp), content, style, rows))
+    with tempfile.TemporaryDirectory(prefix="report-") as tmp, _pool() as pool:
+        chunks = list(_appendix(pool, Path(tmp), content, style, rows))
         body = Path(tmp, "body.pdf")
         html = ENV.get_template("pdf_body.html.j2").render(r=content, w=workflow, notable=notable, css=style,
                                                            last=not chunks)
-        HTML(string=html).write_pdf(
-            body, pdf_variant="pdf/a-3b", uncompressed_pdf=False,
-            attachments=[Attachment(filename=str(path), name=name, description=description, relationship=relation)
-                         for name, path, description, relation in attachments])
-        parts = [body, *chunks]
+        HTML(string=html).write_pdf(body, pdf_variant="pdf/a-3b", uncompressed_pdf=False)
         with pikepdf.open(body) as pdf:
-            opened = [pikepdf.open(part) for part in parts[1:]]
+            opened = [pikepdf.open(part) for part in chunks]
             try:
                 for other in opened:
                     pdf.pages.extend(other.pages)
                 pages = len(pdf.pages)
-                stamp_path = Path(tmp, "stamp.pdf")
-                _stamp(stamp_path, content, workflow, pages)
-                with pikepdf.open(stamp_path) as stamp:
-                    if len(stamp.pages) < pages:
-                        raise RuntimeError(f"page stamp has {len(stamp.pages)} pages for {pages}")
-                    for page, overlay in zip(pdf.pages, stamp.pages):
-                        page.add_overlay(overlay)
-                    _unique_associated_files(pdf)
-                    pdf.save(target, linearize=False, deterministic_id=False)
+                shared: dict = {}
+                stamped = 0
+                for stamp_path in _stamps(pool, Path(tmp), content, workflow, pages):
+                    with pikepdf.open(stamp_path) as stamp:
+                        for sheet in stamp.pages:
+                            page = pdf.pages[stamped]
+                            _share_resources(pdf, page, page.add_underlay(sheet), shared)
+                            stamped += 1
+                if stamped != pages:
+                    raise RuntimeError(f"{stamped} page stamps for {pages} pages")
+                for name, path, description, mime, relationship in attachments:
+                    _attach(pdf, Path(tmp), name, path, description, mime, relationship)
+                pdf.save(target, linearize=False, deterministic_id=False)
             finally:
                 for other in opened:
                     other.close()
     return pages
 
 
-def _unique_associated_files(pdf) -> None:
-    """WeasyPrint lists each attachment twice in the catalog's /AF (PDF/A-3 6.8); keep each once."""
-    import pikepdf
-
-    if "/AF" not in pdf.Root:
-        return
-    seen, unique = set(), pikepdf.Array()
-    for spec in pdf.Root.AF:
-        if spec.objgen not in seen:
-            seen.add(spec.objgen)
-            unique.append(spec)
-    pdf.Root.AF = unique
-
-
-def _appendix(tmp: Path, content: ReportContent, style: str, rows: Iterable[FindingRow]) -> Iterator[Path]:
-    """Appendix A, one WeasyPrint layout per chunk of rows, laid out in parallel worker processes.
-
-    Rows are read and the HTML of each chunk is made here (cheap); at most ``2 x workers`` chunks
-    are in flight, so memory stays bounded whatever the number of findings.
-    """
+def _pool():
+    """Worker processes that lay out chunks of the PDF (at most the CPUs, at most APPENDIX_WORKERS)."""
     import multiprocessing
     import os
-    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
-    template = ENV.get_template("pdf_appendix.html.j2")
-    chunks = chunked(rows, APPENDIX_CHUNK)
-    current = next(chunks, None)
-    if current is None:
-        return
     workers = max(1, min(os.cpu_count() or 1, APPENDIX_WORKERS))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool.workers = workers
+    return pool
+
+
+def _ordered(pool, jobs: Iterator[tuple[str, Path]]) -> Iterator[Path]:
+    """Lays out (html, path) jobs in the pool, at most 2 x workers in flight; yields paths in order."""
+    from collections import deque
+
     pending: deque = deque()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        number = 0
-        while current is not None:
-            following = next(chunks, None)
-            html = template.render(rows=current, css=style, report_id=content.report_id, total=content.findings,
-                                   first=number == 0, last=following is None)
-            path = tmp / f"appendix-{number:05d}.pdf"
-            pending.append((pool.submit(_lay_out, html, str(path)), path))
-            while len(pending) >= 2 * workers:
-                future, done = pending.popleft()
-                future.result()
-                yield done
-            number += 1
-            current = following
-        while pending:
+    for html, path in jobs:
+        pending.append((pool.submit(_lay_out, html, str(path)), path))
+        while len(pending) >= 2 * pool.workers:
             future, done = pending.popleft()
             future.result()
             yield done
+    while pending:
+        future, done = pending.popleft()
+        future.result()
+        yield done
 
 
 def _lay_out(html: str, path: str) -> None:
@@ -217,26 +200,92 @@ def _lay_out(html: str, path: str) -> None:
     HTML(string=html).write_pdf(path)
 
 
-def _stamp(target: Path, content: ReportContent, workflow: Workflow, pages: int) -> None:
-    from weasyprint import HTML
+def _appendix(pool, tmp: Path, content: ReportContent, style: str, rows: Iterable[FindingRow]) -> Iterator[Path]:
+    """Appendix A, one layout per chunk of ``APPENDIX_CHUNK`` findings (their HTML is made here)."""
+    template = ENV.get_template("pdf_appendix.html.j2")
 
+    def jobs() -> Iterator[tuple[str, Path]]:
+        chunks = chunked(rows, APPENDIX_CHUNK)
+        current, number = next(chunks, None), 0
+        while current is not None:
+            following = next(chunks, None)
+            yield (template.render(rows=current, css=style, report_id=content.report_id, total=content.findings,
+                                   first=number == 0, last=following is None), tmp / f"appendix-{number:05d}.pdf")
+            number, current = number + 1, following
+
+    yield from _ordered(pool, jobs())
+
+
+def _stamps(pool, tmp: Path, content: ReportContent, workflow: Workflow, pages: int) -> Iterator[Path]:
+    """The page header and footer ("Report ID · STATE", "Page X of Y") and a draft's watermark,
+    one sheet per page, laid out in chunks of ``STAMP_CHUNK`` sheets."""
+    template = ENV.get_template("pdf_stamp.html.j2")
     watermark = {"draft": "DRAFT", "authorised": "NOT ISSUED"}.get(workflow.state)
-    margin = 'font: 7.5pt "DejaVu Sans"; color: #333;'
-    page_rule = (
-        "@page { size: A4; margin: 24mm 16mm 20mm 16mm;\n"
-        f"  @top-left {{ content: {css_string(content.lab.name)}; {margin} vertical-align: bottom; padding-bottom: 3mm; }}\n"
-        f"  @top-right {{ content: {css_string(f'Report {content.report_id} · {workflow.state_label}')}; {margin}"
-        " font-weight: bold; vertical-align: bottom; padding-bottom: 3mm; }\n"
-        f"  @bottom-left {{ content: {css_string(content.edition.capitalize() + ' edition')}; {margin}"
-        " vertical-align: top; padding-top: 3mm; }\n"
-        f'  @bottom-right {{ content: "Page " counter(page) " of " counter(pages); {margin}'
-        " vertical-align: top; padding-top: 3mm; }\n}\n")
-    html = ENV.get_template("pdf_stamp.html.j2").render(css=page_rule + css("stamp.css"), pages=pages,
-                                                        watermark=watermark)
-    HTML(string=html).write_pdf(target)
+    style = css("stamp.css")
+
+    def jobs() -> Iterator[tuple[str, Path]]:
+        for first in range(1, pages + 1, STAMP_CHUNK):
+            numbers = range(first, min(pages, first + STAMP_CHUNK - 1) + 1)
+            yield (template.render(css=style, numbers=numbers, total=pages, lab=content.lab.name,
+                                   report_id=content.report_id, state_label=workflow.state_label,
+                                   edition=content.edition.capitalize(), watermark=watermark),
+                   tmp / f"stamp-{first:06d}.pdf")
+
+    yield from _ordered(pool, jobs())
 
 
-def css_string(text: str) -> str:
-    """A CSS string literal: quotes, backslashes and line ends escaped (CSS Syntax 4.3.5)."""
-    escaped = "".join(f"\\{ord(ch):x} " if ch in '"\\\n\r\f<>' or ord(ch) < 32 else ch for ch in text)
-    return f'"{escaped}"'
+def _attach(pdf, tmp: Path, name: str, path: Path, description: str, mime: str, relationship: str) -> None:
+    """Embeds a file (PDF/A-3 associated file: MIME type, AFRelationship, size, MD5 checksum), compressed
+    while it is read, so only the compressed bytes are ever in memory."""
+    import hashlib
+    import zlib
+    from datetime import datetime, timezone
+
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name, String
+
+    md5, size, compressor = hashlib.md5(), 0, zlib.compressobj(6)
+    packed = tmp / f"{name}.deflate"
+    with open(path, "rb") as source, open(packed, "wb") as out:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            md5.update(block)
+            size += len(block)
+            out.write(compressor.compress(block))
+        out.write(compressor.flush())
+    stream = pikepdf.Stream(pdf, b"")
+    stream.write(packed.read_bytes(), filter=Name.FlateDecode)
+    stamp = datetime.now(timezone.utc).strftime("D:%Y%m%d%H%M%SZ")
+    stream.Type = Name.EmbeddedFile
+    stream.Subtype = Name("/" + mime)
+    stream.Params = Dictionary(Size=size, CheckSum=String(md5.digest()), ModDate=String(stamp),
+                               CreationDate=String(stamp))
+    spec = pdf.make_indirect(Dictionary(Type=Name.Filespec, F=String(name), UF=String(name), Desc=String(description),
+                                        EF=Dictionary(F=stream, UF=stream), AFRelationship=Name("/" + relationship)))
+    root = pdf.Root
+    if "/Names" not in root:
+        root.Names = Dictionary()
+    if "/EmbeddedFiles" not in root.Names:
+        root.Names.EmbeddedFiles = pdf.make_indirect(Dictionary(Names=Array()))
+    listed = root.Names.EmbeddedFiles.Names
+    entries = [(str(listed[i]), listed[i + 1]) for i in range(0, len(listed), 2)] + [(name, spec)]
+    root.Names.EmbeddedFiles.Names = Array([item for key, value in sorted(entries, key=lambda e: e[0])
+                                            for item in (String(key), value)])
+    if "/AF" not in root:
+        root.AF = Array()
+    root.AF.append(spec)
+
+
+def _share_resources(pdf, page, name, shared: dict):
+    """pikepdf copies the stamp page's resources into each overlay form; WeasyPrint gives all stamp
+    pages the same dictionary, so identical ones become one indirect object (a 4,000-page report
+    would otherwise repeat it 4,000 times)."""
+    import hashlib
+
+    form = page.Resources.XObject[name]
+    resources = form.get("/Resources")
+    if resources is None or resources.is_indirect:
+        return
+    key = hashlib.sha256(resources.unparse()).hexdigest()
+    if key not in shared:
+        shared[key] = pdf.make_indirect(resources)
+    form.Resources = shared[key]

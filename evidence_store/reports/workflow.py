@@ -303,10 +303,10 @@ def _render(db: Database, state: dict, actor: tuple[str, str]) -> Rendered:
         if state["fmt"] == "pdf":
             render.write_pdf(partial, content, workflow, notable, finding_rows(reader, case.id, ids), [
                 ("report.json", json_path, "What this report states, its workflow and the custody ledger head",
-                 "Data"),
+                 "application/json", "Data"),
                 ("findings.json", findings.json_path, "Every finding (canonical JSON; SHA-256 printed in the report)",
-                 "Data"),
-                ("findings.csv", findings.csv_path, "Every finding, as a table", "Data")])
+                 "application/json", "Data"),
+                ("findings.csv", findings.csv_path, "Every finding, as a table", "text/csv", "Data")])
         else:
             render.write_html(partial, content, workflow, notable, finding_rows(reader, case.id, ids), report_json,
                               findings.json_path)
