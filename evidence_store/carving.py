@@ -84,7 +84,7 @@ def carve_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: Run
     """Carves every range with lo <= id <= hi not yet carved; returns objects recorded."""
     from forensics.carving import CarveWarning, DirectorySink, carve_range, carver_versions, open_reader
     from forensics.carving.models import CarveRange
-    from forensics.carving.reader import close_reader
+    from forensics.reader import close_reader
     from forensics.image import apply_credentials
 
     lo, hi = int(id_range[0]), int(id_range[1])

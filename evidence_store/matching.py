@@ -65,7 +65,7 @@ class Matchers:
     """Prepared once per task: compiled rule sets, PDQ indexes, hashers (native imports happen here)."""
 
     def __init__(self, db: Database, credentials: Credentials = (), options: MatchOptions | None = None) -> None:
-        from forensics.hashing import StreamReader
+        from forensics.reader import StreamReader
         from forensics.matchers import MATCHERS
 
         self.reader = StreamReader(credentials)

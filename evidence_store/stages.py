@@ -166,7 +166,8 @@ def plan_batches(db: Database, exhibit_id: int, max_batches: int = MAX_BATCHES,
 def hash_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,
                tick: Tick | None = None, credentials: Credentials = ()) -> int:
     """Hashes and types every readable entry with lo <= id <= hi not yet hashed."""
-    from forensics.hashing import Digester, StreamReader
+    from forensics.hashing import Digester
+    from forensics.reader import StreamReader
 
     lo, hi = int(id_range[0]), int(id_range[1])
     exhibit = _exhibit(db, exhibit_id)

@@ -49,7 +49,7 @@ def stream_item(kind: str, row: FileEntry | CarvedObjectRow, credentials=(), rea
                 yield from iter(lambda: handle.read(1 << 20), b"")
         return artifact()
     if reader is None:
-        from forensics.hashing import StreamReader
+        from forensics.reader import StreamReader
 
         reader = StreamReader(credentials)
     return reader.chunks(row.locator)

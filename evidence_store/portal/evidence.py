@@ -33,7 +33,7 @@ _reader: list = []                                          # one StreamReader p
 
 def _stream(kind: str, row) -> Iterator[bytes]:
     if kind == "file" and not _reader:
-        from forensics.hashing import StreamReader
+        from forensics.reader import StreamReader
 
         _reader.append(StreamReader())
     return stream_item(kind, row, reader=_reader[0] if kind == "file" else None)

@@ -23,7 +23,7 @@ from forensics.carving.formats.sqlite import SqliteCarver
 from forensics.carving.formats.tiff import TiffCarver
 from forensics.carving.formats.zip import ZipCarver
 from forensics.carving.models import CarvedObject, CarveRange, CarveWarning
-from forensics.carving.reader import ByteReader, close_reader, open_reader
+from forensics.reader import ByteReader, close_reader, open_reader
 from forensics.carving.scanner import ScanOptions, carve_range
 from forensics.carving.sink import ArtifactSink, DirectorySink, NullSink
 

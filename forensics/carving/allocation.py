@@ -21,7 +21,7 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from forensics.carving.reader import ByteReader
+from forensics.reader import ByteReader
 
 _NOT_FF = re.compile(rb"[^\xff]")
 _NOT_00 = re.compile(rb"[^\x00]")

@@ -19,7 +19,7 @@ from dfvfs.volume import factory as volume_system_factory
 from forensics import tsk
 from forensics.carving import allocation
 from forensics.carving.models import CarveRange, CarveWarning
-from forensics.carving.reader import FileObjectReader, close_reader, open_reader
+from forensics.reader import FileObjectReader, close_reader, open_reader
 from forensics.carving.slack import slack_runs
 from forensics.errors import FileSystemOpenError
 from forensics.image import STORAGE_MEDIA_TYPES

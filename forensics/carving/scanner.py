@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from forensics.carving.formats.base import MIB, Carver, Extent
 from forensics.carving.models import CarvedObject, CarveRange, CarveWarning
-from forensics.carving.reader import BudgetExceeded, ByteReader, ReadError, WindowReader
+from forensics.carving.reader import BudgetExceeded, WindowReader
+from forensics.reader import ByteReader, ReadError
 from forensics.carving.sink import ArtifactSink
 
 OVERLAP = 4096

@@ -209,7 +209,7 @@ class YaraScanner:
 
     def scan_locator(self, reader, locator: str, path: str, filetype: str = "",
                      size: int | None = None) -> YaraOutcome:
-        """Scans the file a locator names, read through ``forensics.hashing.StreamReader``."""
+        """Scans the file a locator names, read through ``forensics.reader.StreamReader``."""
         return self.scan_chunks(reader.chunks(locator), externals_for(path, filetype), size)
 
     def scan_file(self, path: str | Path, filetype: str = "") -> YaraOutcome:

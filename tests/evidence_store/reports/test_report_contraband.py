@@ -123,7 +123,7 @@ def test_a_missed_restriction_is_still_withheld_by_the_pdq_check(demo_case, tmp_
 
 def _restricted_files(db) -> list[bytes]:
     from evidence_store.models import FileEntry
-    from forensics.hashing import StreamReader
+    from forensics.reader import StreamReader
 
     with db.session() as session:
         rows = session.scalars(select(FileEntry).where(FileEntry.path == "/downloads/cache/img_0193.jpg")).all()

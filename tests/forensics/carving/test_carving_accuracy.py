@@ -18,7 +18,7 @@ import pytest
 import carving_material as material
 from carving_tools import SUPPORTED, have, run_foremost, run_photorec
 from forensics.carving import CarvedObject, CarveRange, carve, carve_range, carve_ranges
-from forensics.carving.reader import PreadReader
+from forensics.reader import PreadReader
 from forensics.image import inspect_source
 from forensics.sample import build_ext4_image, build_fat_image
 from forensics.volumes import scan_volumes
@@ -148,7 +148,7 @@ def test_corpus_disk_images_whole_image_recall(relative, tmp_path):
 
 def _valid_elsewhere(theirs: bytes) -> bool:
     """Whether the tool's output is itself a complete, valid object by our validators."""
-    from forensics.carving.reader import BytesReader
+    from forensics.reader import BytesReader
 
     rng = CarveRange("theirs", 0, len(theirs), "whole-image", None, 0)
     return any(o.offset == 0 and o.size == len(theirs) and o.status == "complete"

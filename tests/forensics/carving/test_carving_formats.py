@@ -9,7 +9,7 @@ import pytest
 
 import carving_material as material
 from forensics.carving import CARVERS, CarvedObject, CarveRange, CarveWarning, ScanOptions, carve_range
-from forensics.carving.reader import BytesReader
+from forensics.reader import BytesReader
 
 FILES = material.planted_set()
 EXPECTED_FORMAT = {"docs/letter.docx": "docx", "docs/minutes.odt": "odt", "bin/launcher.exe": "pe",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from forensics.hashing import StreamReader
+from forensics.reader import StreamReader
 from forensics.matchers.errors import MatcherItemError
 from forensics.matchers.pdq import PdqHasher
 from forensics.matchers.tlsh_digest import tlsh_digest, tlsh_locator
