@@ -1,14 +1,15 @@
-"""Processes one registered exhibit: the stages of ``forensics process``, one task each.
+"""Processes one registered exhibit: the stages of ``evidence_store.stages.registry``, one task each.
 
-register -> scan_volumes -> walk (mapped per file system) -> plan_batches
--> hash_type (mapped per id range, never per file) -> finalize -> report (the draft), and beside walk/hash
-scan_volumes -> plan_carving -> carve (mapped per batch of byte ranges) -> finalize;
-hash_type -> match_files (same batches) and carve -> match_carved run the matchers.
+The DAG is generated from the registry, so it cannot drift from ``forensics process``: a stage
+that runs once is one task named after it; a stage that runs per item is a task group named
+after it, with ``plan`` (returns the items: file systems, id ranges, byte-range batches) and
+``run`` mapped over them (never one task per file; at most 256 items, far below Airflow's
+``max_map_length``). Dependencies are the registry's; a stage the run's params turn off is
+skipped, and everything after it still runs (trigger rule ``none_failed``).
 
-Tasks only compose :mod:`evidence_store.stages`; XCom carries ids, id ranges and counts.
-The case database URL comes from ``FORENSICS_DATABASE_URL`` on the workers. Every task
-instance of one DAG run shares ``RunContext("airflow", run_id)``, so a retry reuses the
-same processing-run row (the stages add volume id / id range to the run key).
+Tasks only compose evidence_store; XCom carries ids, id ranges and counts. The case database URL
+comes from ``FORENSICS_DATABASE_URL`` on the workers. Every task instance of one DAG run shares
+``RunContext("airflow", run_id)``, so a retry reuses the same processing-run row.
 """
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, TaskGroup, dag, task
+
+from evidence_store.stages.registry import STAGES, Stage     # names and dependencies only: a cheap import
 
 if TYPE_CHECKING:
     from evidence_store.db import Database
     from evidence_store.runs import RunContext
 
-PARALLEL = 2  # walk / hash tasks at once: the workers have two cores
+PARALLEL = 2  # mapped runs of one stage at once: the workers have two cores
+LABELS = {"walk": "volume {item}", "content": "entries {item[0]}-{item[1]}", "carve": "ranges {item[0]}-{item[1]}"}
 
 
 @contextmanager
@@ -55,16 +59,61 @@ def _stage(label: str = "") -> Iterator[tuple[Database, RunContext]]:
         db.dispose()
 
 
-def _credentials(params: dict) -> list[tuple[str, str]]:
-    """The run's ``credentials`` param: dfvfs keeps unlocked keys per process, so every task that
-    reopens bytes (scan, walk, hash) puts them on its own key chain."""
-    return [(kind, value) for kind, value in params.get("credentials") or []]
+def _options(params: dict, stage: Stage):
+    """The run's options; a stage they turn off is skipped. Every task that reopens evidence gets the
+    credentials (dfvfs keeps unlocked keys per process)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from evidence_store.stages.options import StageOptions
+
+    options = StageOptions.from_params(params or {})
+    if not stage.enabled(options):
+        raise AirflowSkipException(f"stage {stage.name} is off for this run ({stage.option}=false)")
+    return options
+
+
+def _register(stage: Stage):
+    @task(task_id=stage.name)
+    def register(params: dict | None = None) -> int:
+        from evidence_store.intake import lookup_exhibit
+
+        with _stage() as (db, ctx):
+            db.migrate()
+            _, exhibit_id = lookup_exhibit(db, params["case"], params["exhibit"])
+            return stage.function()(db, exhibit_id, None, ctx, _options(params, stage))
+    return register
+
+
+def _once(stage: Stage):
+    @task(task_id=stage.name, trigger_rule="none_failed")
+    def once(exhibit_id: int, params: dict | None = None) -> int:
+        with _stage() as (db, ctx):
+            return stage.function()(db, exhibit_id, None, ctx, _options(params, stage))
+    return once
+
+
+def _plan(stage: Stage):
+    @task(task_id="plan", trigger_rule="none_failed")
+    def plan(exhibit_id: int, params: dict | None = None) -> list:
+        with _stage() as (db, ctx):
+            return stage.function("plan")(db, exhibit_id, ctx, _options(params, stage))
+    return plan
+
+
+def _each(stage: Stage):
+    @task(task_id="run", max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
+    def each(exhibit_id: int, item, params: dict | None = None) -> int:
+        label = LABELS.get(stage.name, "{item}").format(item=item)
+        with _stage(label) as (db, ctx):
+            return stage.function()(db, exhibit_id, item, ctx, _options(params, stage))
+    return each
 
 
 @dag(
     dag_id="evidence_pipeline",
     schedule=None,
     catchup=False,
+    is_paused_upon_creation=False,
     tags=["forensics"],
     params={
         "case": Param(type="string", minLength=1, description="case name (forensics case create)"),
@@ -72,8 +121,12 @@ def _credentials(params: dict) -> list[tuple[str, str]]:
         "credentials": Param([], type="array", items={"type": "array", "items": {"type": "string"},
                                                       "minItems": 2, "maxItems": 2},
                              description="[type, value] pairs for encrypted volumes, e.g. [\"password\", \"...\"]"),
-        "carve_slack": Param(False, type="boolean", description="also carve file slack"),
-        "report_format": Param("pdf", enum=["pdf", "html"], description="format of the draft report made at the end"),
+        "carve": Param(True, type="boolean", description="carve unallocated space and unpartitioned areas"),
+        "slack": Param(False, type="boolean", description="also carve file slack"),
+        "match": Param(True, type="boolean", description="run the matchers in the content pass"),
+        "skip_known_good": Param(False, type="boolean", description="known-good content skips YARA, PDQ, TLSH"),
+        "report": Param(True, type="boolean", description="end by drafting the exhibit's report"),
+        "report_format": Param("pdf", enum=["pdf", "html"], description="format of the draft report"),
         "examiner": Param("", type="string", description="examiner named on the draft report (default: the "
                                                          "exhibit's examiner)"),
     },
@@ -81,110 +134,22 @@ def _credentials(params: dict) -> list[tuple[str, str]]:
     doc_md=__doc__,
 )
 def evidence_pipeline() -> None:
-    @task
-    def register(params: dict | None = None) -> int:
-        from evidence_store import stages
-        from evidence_store.intake import lookup_exhibit
-
-        with _stage() as (db, ctx):
-            db.migrate()
-            _, exhibit_id = lookup_exhibit(db, params["case"], params["exhibit"])
-            return stages.register(db, exhibit_id, ctx)
-
-    @task
-    def scan_volumes(exhibit_id: int, params: dict | None = None) -> list[int]:
-        from evidence_store import stages
-
-        with _stage() as (db, ctx):
-            return stages.scan(db, exhibit_id, ctx, _credentials(params))
-
-    @task(max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
-    def walk(volume_id: int, params: dict | None = None) -> int:
-        from evidence_store import stages
-
-        with _stage(f"volume {volume_id}") as (db, ctx):
-            return stages.walk(db, volume_id, ctx, credentials=_credentials(params))
-
-    @task(trigger_rule="none_failed")  # runs when there was no file system to walk
-    def plan_batches(exhibit_id: int) -> list[list[int]]:
-        from evidence_store import stages
-
-        with _stage() as (db, _):
-            return stages.plan_batches(db, exhibit_id)
-
-    @task(max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
-    def hash_type(exhibit_id: int, id_range: list[int], params: dict | None = None) -> int:
-        from evidence_store import stages
-
-        with _stage(f"entries {id_range[0]}-{id_range[1]}") as (db, ctx):
-            return stages.hash_batch(db, exhibit_id, id_range, ctx, credentials=_credentials(params))
-
-    @task
-    def plan_carving(exhibit_id: int, params: dict | None = None) -> list[list[int]]:
-        from evidence_store import carving
-
-        with _stage() as (db, ctx):
-            return carving.plan_carving(db, exhibit_id, ctx, slack=bool(params.get("carve_slack")),
-                                        credentials=_credentials(params))
-
-    @task(max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
-    def carve(exhibit_id: int, id_range: list[int], params: dict | None = None) -> int:
-        from evidence_store import carving
-
-        with _stage(f"ranges {id_range[0]}-{id_range[1]}") as (db, ctx):
-            return carving.carve_batch(db, exhibit_id, id_range, ctx, credentials=_credentials(params))
-
-    @task(max_active_tis_per_dag=PARALLEL, map_index_template="{{ label }}")
-    def match_files(exhibit_id: int, id_range: list[int], params: dict | None = None) -> int:
-        from evidence_store import matching
-
-        with _stage(f"entries {id_range[0]}-{id_range[1]}") as (db, ctx):
-            return matching.match_files(db, exhibit_id, id_range, ctx, _credentials(params))
-
-    @task(trigger_rule="none_failed")
-    def match_carved(exhibit_id: int, params: dict | None = None) -> int:
-        from evidence_store import matching
-
-        with _stage() as (db, ctx):
-            return matching.match_carved(db, exhibit_id, ctx, _credentials(params))
-
-    @task(trigger_rule="none_failed")  # runs when there was nothing to hash or carve
-    def finalize(exhibit_id: int) -> int:
-        import logging
-
-        from evidence_store import stages
-
-        with _stage() as (db, ctx):
-            logging.getLogger(__name__).info("summary: %s", stages.finalize(db, exhibit_id, ctx))
-            return exhibit_id
-
-    @task
-    def report(exhibit_id: int, params: dict | None = None) -> str | None:
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        from evidence_store.reports.workflow import draft_for_exhibit
-
-        with _stage() as (db, ctx):
-            row = draft_for_exhibit(db, exhibit_id, examiner=params.get("examiner") or None,
-                                    fmt=params.get("report_format") or "pdf", actor=(ctx.actor, ctx.role))
-            if row is None:
-                raise AirflowSkipException("no draft report: see the exhibit's warnings (forensics warnings)")
-            return row.report_id
-
-    exhibit_id = register()
-    volumes = scan_volumes(exhibit_id)
-    walked = walk.expand(volume_id=volumes)
-    batches = plan_batches(exhibit_id)
-    walked >> batches
-    done = finalize(exhibit_id)
-    done >> report(exhibit_id)
-    hashed = hash_type.partial(exhibit_id=exhibit_id).expand(id_range=batches)
-    matched = match_files.partial(exhibit_id=exhibit_id).expand(id_range=batches)
-    hashed >> matched >> done
-    carve_batches = plan_carving(exhibit_id)
-    volumes >> carve_batches
-    carved = carve.partial(exhibit_id=exhibit_id).expand(id_range=carve_batches)
-    carved >> match_carved(exhibit_id) >> done
+    starts, ends = {}, {}
+    exhibit_id = None
+    for stage in STAGES:
+        if exhibit_id is None:
+            exhibit_id = _register(stage)()
+            starts[stage.name] = ends[stage.name] = exhibit_id
+            continue
+        if stage.per_item:
+            with TaskGroup(group_id=stage.name):
+                items = _plan(stage)(exhibit_id)
+                runs = _each(stage).partial(exhibit_id=exhibit_id).expand(item=items)
+            starts[stage.name], ends[stage.name] = items, runs
+        else:
+            starts[stage.name] = ends[stage.name] = _once(stage)(exhibit_id)
+        for before in stage.after:
+            ends[before] >> starts[stage.name]
 
 
 evidence_pipeline()

@@ -45,8 +45,8 @@ def plan_carving(db: Database, exhibit_id: int, ctx: RunContext, *, slack: bool 
                                 volume_system=v.volume_system, offset=v.offset, size=v.size, fs_type=v.fs_type,
                                 note=v.note)
                    for v in session.scalars(select(Volume).where(Volume.exhibit_id == exhibit_id).order_by(Volume.id))]
-    with stage_run(db, ctx, "plan-carving", case_id=case_id, exhibit_id=exhibit_id,
-                   parameters={"slack": slack, "range_bytes": range_bytes}) as run:
+    with stage_run(db, ctx, "carve", case_id=case_id, exhibit_id=exhibit_id, key_parts=("plan",),
+                   parameters={"plan": True, "slack": slack, "range_bytes": range_bytes}) as run:
         for volume in volumes:
             apply_credentials(volume.locator, credentials)
         rows, warnings = [], []

@@ -1,75 +1,78 @@
-"""The match stage: known hash sets, YARA rule sets, PDQ fingerprints and TLSH, per batch.
+"""The lab's knowledge applied to examined content: hash sets, YARA, PDQ, TLSH, reuse.
 
-Runs over the same id-range batches as hashing (files) and over the exhibit's carved
-objects. Every finding row names the matcher and its version, the rule set or hash
-set (name, version, SHA-256 of its content) and the processing run, so the result
-can be reproduced. Re-running adds no rows (unique finding keys).
+``prepared(db, options)`` builds, once per worker process and again only when the rule sets,
+hash sets or limits change: the compiled rule sets (the latest version of each name), the hash
+sets, the PDQ indexes of the known lists and the ``Examiner`` that reads each stream once
+(forensics.content). Every finding names the matcher and its version, the rule set or hash set
+(name, version, SHA-256) and the processing run, so it can be reproduced; re-running adds no
+rows (unique finding keys, the same as before the one-read redesign).
+
+Equal content is examined once: the results for a SHA-256 (with the YARA externals that rule
+sets use, when they use path externals) are kept in the worker and found again in the case
+database, and attached to every other entry or carved object with that content.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Sequence
+import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from evidence_store.db import Database
-from evidence_store.models import CarvedObjectRow, Exhibit, FileEntry, Finding, HashSet, HashSetEntry, RuleSet
-from evidence_store.runs import RunContext, stage_run
+from evidence_store.models import (CarvedObjectRow, Exhibit, FileEntry, Finding, HashSet, HashSetEntry, RuleSet)
 from evidence_store.store import record_warning, upsert
 
-MATCH_COMMIT = 200
-
-
-@dataclass(frozen=True)
-class MatchOptions:
-    """Limits an examiner may set; recorded in each match run's parameters.
-
-    Defaults come from the environment (so Airflow workers share them):
-    FORENSICS_YARA_TIMEOUT (seconds per file), FORENSICS_YARA_SIZE_CAP (bytes),
-    FORENSICS_PDQ_RADIUS (Hamming distance), FORENSICS_PDQ_MIN_QUALITY.
-    """
-
-    yara_timeout: int = field(default_factory=lambda: int(os.environ.get("FORENSICS_YARA_TIMEOUT", 60)))
-    yara_size_cap: int = field(default_factory=lambda: int(os.environ.get("FORENSICS_YARA_SIZE_CAP", 128 << 20)))
-    pdq_radius: int = field(default_factory=lambda: int(os.environ.get("FORENSICS_PDQ_RADIUS", 31)))
-    pdq_min_quality: int = field(default_factory=lambda: int(os.environ.get("FORENSICS_PDQ_MIN_QUALITY", 50)))
 RESTRICTED_HINTS = ("csam", "csem", "cam", "abuse", "child", "category 1", "category 2", "vics 1", "vics 2")
-Credentials = Sequence[tuple[str, str]]
+REUSE_CACHE = 100_000
+PATH_EXTERNALS = ("filename", "filepath", "extension")
 
 
 @dataclass
 class Subject:
-    """One file or carved object to match."""
+    """One file entry or carved object going through the content pass."""
 
-    kind: str                  # file | carved
+    kind: str                          # file | carved
     id: int
     path: str
-    locator: str | None        # file entries are read through the image
-    artifact: str | None       # carved objects are read from the artifact store
-    size: int | None
-    md5: str | None
-    sha1: str | None
-    sha256: str | None
-    mime: str | None
+    size: int | None                   # what the file system (or carver) says
     volume_id: int | None = None
+    digests: Any = None                # forensics.content.Digests
+    examined: Any = None               # forensics.content.Examined
     findings: list[dict[str, Any]] = field(default_factory=list)
-    pdq: Any = None            # PdqDigest, for images
-    tlsh: Any = None           # TlshDigest, for everything else
+    reused: Reused | None = None
+    skipped: bool = False              # known-good, content matchers skipped on request
+    error: str | None = None
+    problems: list[str] = field(default_factory=list)
 
 
-class Matchers:
-    """Prepared once per task: compiled rule sets, PDQ indexes, hashers (native imports happen here)."""
+@dataclass(frozen=True)
+class Reused:
+    """Results of equal content examined before: what the content matchers found and computed."""
 
-    def __init__(self, db: Database, credentials: Credentials = (), options: MatchOptions | None = None) -> None:
-        from forensics.reader import StreamReader
+    tlsh: str | None
+    pdq: tuple[str, int, str] | None   # (hash, quality, convention)
+    findings: tuple[dict[str, Any], ...]
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+class Knowledge:
+    """Prepared once per worker process (native imports happen here)."""
+
+    def __init__(self, db: Database, options) -> None:
+        from forensics.content import Examiner
+        from forensics.filetype import TypeIdentifier
         from forensics.matchers import MATCHERS
+        from forensics.matchers.pdq_index import PdqIndex
 
-        self.reader = StreamReader(credentials)
-        self.options = options or MatchOptions()
+        self.options = options
         self.versions = {name: spec.version for name, spec in MATCHERS.items()}
         with db.session() as session:
             latest: dict[str, RuleSet] = {}
@@ -77,212 +80,249 @@ class Matchers:
                 latest[rule_set.name] = rule_set
             self.hashsets = {h.id: h for h in session.scalars(select(HashSet))}
         self.rulesets = list(latest.values())
-        self.scanners = [(r, MATCHERS["yara"].prepare(r.compiled_path, timeout=self.options.yara_timeout,
-                                                      size_cap=self.options.yara_size_cap)) for r in self.rulesets]
+        self.scanners = [(r, MATCHERS["yara"].prepare(r.compiled_path, timeout=options.yara_timeout,
+                                                      size_cap=max(options.yara_size_cap, 1 << 40)))
+                         for r in self.rulesets]
+        self.path_externals = sorted({name for r in self.rulesets for name in PATH_EXTERNALS
+                                      if any(re.search(rf"\b{name}\b", s.get("text", "")) for s in r.sources)})
         self.yara_engine = MATCHERS["yara"].engine_versions() if self.rulesets else {}
-        self.pdq = MATCHERS["pdq"].prepare(convention="full-resolution")
         self.pdq_engine = MATCHERS["pdq"].engine_versions()
-        self.tlsh = MATCHERS["tlsh"].prepare()
-        self.indexes = []
-        from forensics.matchers.pdq_index import PdqIndex
-        for hashset in self.hashsets.values():
-            if hashset.pdq_index_path:
-                self.indexes.append((hashset, PdqIndex.load(hashset.pdq_index_path)))
-        # what a subject was matched against: new rule sets, hash sets or limits mean matching again
-        self.knowledge = _key(sorted(r.sha256 for r in self.rulesets),
-                              sorted((h.sha256, h.kind) for h in self.hashsets.values()),
-                              self.options.__dict__, self.versions)[:16]
+        self.indexes = [(h, PdqIndex.load(h.pdq_index_path)) for h in self.hashsets.values() if h.pdq_index_path]
+        self.examiner = Examiner(TypeIdentifier(), [(r.sha256, scanner) for r, scanner in self.scanners],
+                                 MATCHERS["pdq"].prepare(convention="full-resolution"), tlsh=True,
+                                 memory_cap=options.yara_size_cap)
+        self.digest = _key(sorted(r.sha256 for r in self.rulesets),
+                           sorted((h.sha256, h.kind) for h in self.hashsets.values()),
+                           options.matching(), self.versions)[:16]
+        self.identity = identity(db)
+        self._seen: OrderedDict[tuple, Reused] = OrderedDict()
 
-    def chunks(self, subject: Subject):
-        if subject.artifact:
-            with open(subject.artifact, "rb") as handle:
-                yield from iter(lambda: handle.read(1 << 20), b"")
-        else:
-            yield from self.reader.chunks(subject.locator)
+    def parameters(self) -> dict[str, Any]:
+        """What the content runs record: the knowledge applied and its limits."""
+        return {"rulesets": [(r.name, r.version, r.sha256) for r in self.rulesets],
+                "hashsets": [(h.name, h.version, h.sha256) for h in self.hashsets.values()],
+                "options": self.options.matching(), "matchers": self.versions, "knowledge": self.digest}
 
-
-def _key(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
-
-
-def match_files(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,
-                credentials: Credentials = (), options: MatchOptions | None = None) -> int:
-    """Matches the hashed files with lo <= id <= hi; returns findings recorded."""
-    lo, hi = int(id_range[0]), int(id_range[1])
-    matchers = Matchers(db, credentials, options)
-    with db.session() as session:
-        rows = session.execute(select(FileEntry).where(
-            FileEntry.exhibit_id == exhibit_id, FileEntry.id.between(lo, hi), FileEntry.hash_status == "hashed",
-            FileEntry.match_status != matchers.knowledge).order_by(FileEntry.id)).scalars().all()
-        subjects = [Subject("file", r.id, r.path, r.locator, None, r.size, r.md5, r.sha1, r.sha256, r.mime_type,
-                            r.volume_id) for r in rows]
-    return _run(db, exhibit_id, subjects, ctx, matchers, ("files", lo, hi))
-
-
-def match_carved(db: Database, exhibit_id: int, ctx: RunContext, credentials: Credentials = (),
-                 options: MatchOptions | None = None) -> int:
-    """Matches every carved object of the exhibit not matched yet against the current knowledge."""
-    matchers = Matchers(db, credentials, options)
-    with db.session() as session:
-        rows = session.scalars(select(CarvedObjectRow).where(
-            CarvedObjectRow.exhibit_id == exhibit_id, CarvedObjectRow.match_status != matchers.knowledge)
-            .order_by(CarvedObjectRow.id)).all()
-        subjects = [Subject("carved", r.id, f"carved/{r.id}.{r.extension}", None, r.artifact_path, r.size, r.md5,
-                            r.sha1, r.sha256, r.mime_type) for r in rows]
-    return _run(db, exhibit_id, subjects, ctx, matchers, ("carved",))
-
-
-def _run(db, exhibit_id, subjects, ctx, matchers: Matchers, key_parts) -> int:
-    exhibit = db_exhibit(db, exhibit_id)
-    params = {"rulesets": [(r.name, r.version, r.sha256) for r in matchers.rulesets],
-              "hashsets": [(h.name, h.version, h.sha256) for h in matchers.hashsets.values()],
-              "options": matchers.options.__dict__, "matchers": matchers.versions}
-    recorded = 0
-    with stage_run(db, ctx, "match", case_id=exhibit.case_id, exhibit_id=exhibit_id, parameters=params,
-                   key_parts=(*key_parts, matchers.knowledge)) as run:
-        for start in range(0, len(subjects), MATCH_COMMIT):
-            chunk = subjects[start:start + MATCH_COMMIT]
-            with db.session() as session:
-                _hashsets(session, matchers, chunk)
-            problems = [_content(matchers, subject) for subject in chunk]   # reads outside transactions
-            with db.session() as session:
-                _pdq_categories(session, chunk)
-                recorded += _write(session, exhibit_id, run.id, matchers, chunk, problems)
-    return recorded
-
-
-def db_exhibit(db: Database, exhibit_id: int) -> Exhibit:
-    with db.session() as session:
-        return session.get(Exhibit, exhibit_id)
-
-
-def _hashsets(session, matchers: Matchers, chunk: list[Subject]) -> None:
-    """Looks every subject up by MD5, SHA-1 and SHA-256 (three indexed IN queries per chunk)."""
-    by = {"md5": {}, "sha1": {}, "sha256": {}}
-    for subject in chunk:
-        for algorithm in by:
-            value = getattr(subject, algorithm)
-            if value:
-                by[algorithm].setdefault(value, []).append(subject)
-    for algorithm, wanted in by.items():
-        if not wanted:
-            continue
-        column = getattr(HashSetEntry, algorithm)
-        for entry in session.scalars(select(HashSetEntry).where(column.in_(list(wanted)))):
-            hashset = matchers.hashsets[entry.hashset_id]
-            for subject in wanted[getattr(entry, algorithm)]:
-                subject.findings.append(dict(
+    # --- hash sets ---------------------------------------------------------------------------------------
+    def lookup(self, session: Session, digests) -> list[dict[str, Any]]:
+        """Hash-set findings for one stream, by MD5, SHA-1 and SHA-256 (three indexed lookups)."""
+        found = []
+        for algorithm in ("md5", "sha1", "sha256"):
+            value = getattr(digests, algorithm)
+            column = getattr(HashSetEntry, algorithm)
+            for entry in session.scalars(select(HashSetEntry).where(column == value)):
+                hashset = self.hashsets.get(entry.hashset_id)
+                if hashset is None:
+                    continue
+                found.append(dict(
                     matcher="hashset", matcher_version="hashset-lookup/1", engine_versions={},
                     set_name=hashset.name, set_version=hashset.version, set_sha256=hashset.sha256,
                     outcome="match", rule=algorithm, category=entry.category, known=hashset.kind,
                     detail={"entry_id": entry.id, "name": entry.name, "size": entry.size,
-                            "reference": entry.reference, "matched_on": algorithm,
-                            "value": getattr(entry, algorithm)},
+                            "reference": entry.reference, "matched_on": algorithm, "value": value},
                     key=_key("hashset", hashset.id, entry.id, algorithm)))
+        return found
 
+    # --- equal content examined once ----------------------------------------------------------------------
+    def _reuse_key(self, digests, path: str) -> tuple:
+        from forensics.matchers.yara_rules import externals_for
 
-def _pdq_categories(session, chunk: list[Subject]) -> None:
-    """A PDQ match carries the category of the reference entry it matched (UK A/B/C, CAID, ...)."""
-    wanted = {int(f["rule"]) for s in chunk for f in s.findings if f["matcher"] == "pdq"}
-    if not wanted:
-        return
-    categories = dict(session.execute(select(HashSetEntry.id, HashSetEntry.category).where(
-        HashSetEntry.id.in_(wanted))).all())
-    for subject in chunk:
-        for finding in subject.findings:
-            if finding["matcher"] == "pdq" and finding["category"] is None:
-                finding["category"] = categories.get(int(finding["rule"]))
+        externals = externals_for(path, digests.mime)
+        return (digests.sha256, *(externals[name] for name in self.path_externals))
 
+    def reuse(self, session: Session, case_id: int, subject: Subject) -> Reused | None:
+        key = self._reuse_key(subject.digests, subject.path)
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return self._seen[key]
+        if self.path_externals:
+            return None              # path-dependent rules: only the same path in this worker reuses
+        row = None
+        for model in (FileEntry, CarvedObjectRow):
+            row = session.execute(select(model.id, model.tlsh, model.pdq_hash, model.pdq_quality, model.pdq_convention)
+                                  .join(Exhibit, Exhibit.id == model.exhibit_id)
+                                  .where(Exhibit.case_id == case_id, model.sha256 == subject.digests.sha256,
+                                         model.match_status == self.digest).limit(1)).first()
+            if row is not None:
+                column = Finding.file_entry_id if model is FileEntry else Finding.carved_object_id
+                findings = [self._finding_dict(f) for f in session.scalars(
+                    select(Finding).where(column == row.id, Finding.matcher.in_(("yara", "pdq"))))]
+                break
+        if row is None:
+            return None
+        reused = Reused(row.tlsh, (row.pdq_hash, row.pdq_quality, row.pdq_convention) if row.pdq_hash else None,
+                        tuple(findings))
+        self._remember(key, reused)
+        return reused
 
-def _content(matchers: Matchers, subject: Subject) -> list[str]:
-    """YARA, PDQ (images) and TLSH (others) from the subject's bytes; returns item problems."""
-    from forensics.errors import ItemError
-    from forensics.matchers.yara_rules import externals_for
+    def _hashset_id(self, name: str, sha256: str) -> int | None:
+        return next((h.id for h in self.hashsets.values() if h.name == name and h.sha256 == sha256), None)
 
-    problems: list[str] = []
-    for rule_set, scanner in matchers.scanners:
-        try:
-            outcome = scanner.scan_chunks(matchers.chunks(subject), externals_for(subject.path, subject.mime or ""),
-                                          size=subject.size)
-        except ItemError as exc:
-            problems.append(f"YARA {rule_set.name}: {exc}")
-            continue
-        identity = dict(matcher="yara", matcher_version=matchers.versions["yara"],
-                        engine_versions=matchers.yara_engine, set_name=rule_set.name, set_version=rule_set.version,
-                        set_sha256=rule_set.sha256, known=None, category=None)
-        for match in outcome.matches:
-            subject.findings.append(dict(identity, outcome="match", rule=f"{match.namespace}:{match.rule}", detail={
-                "namespace": match.namespace, "rule": match.rule, "tags": list(match.tags), "meta": dict(match.meta),
-                "strings": [[s.identifier, s.offset, s.length, s.data_hex] for s in match.strings],
-                "strings_truncated": match.strings_truncated}, key=_key("yara", rule_set.sha256, match.namespace,
-                                                                       match.rule)))
-        if outcome.status in ("timeout", "too-large", "error"):
-            subject.findings.append(dict(identity, outcome=outcome.status, rule=None,
-                                         detail={"message": outcome.message, "scanned_bytes": outcome.scanned_bytes},
-                                         key=_key("yara-status", rule_set.sha256)))
-            problems.append(f"YARA {rule_set.name}: {outcome.status}: {outcome.message}")
-    if (subject.mime or "").startswith("image/"):
-        try:
-            digest = matchers.pdq.digest_chunks(matchers.chunks(subject), subject.size)
-        except ItemError as exc:
-            problems.append(f"PDQ: {exc}")
+    def _finding_dict(self, f: Finding) -> dict[str, Any]:
+        if f.matcher == "yara":
+            key = _key("yara", f.set_sha256, f.detail.get("namespace"), f.detail.get("rule")) if f.outcome == "match" \
+                else _key("yara-status", f.set_sha256)
         else:
-            subject.pdq = digest
-            for hashset, index in matchers.indexes:
-                for match in index.match(digest, radius=matchers.options.pdq_radius,
-                                         min_quality=matchers.options.pdq_min_quality):
-                    subject.findings.append(dict(
-                        matcher="pdq", matcher_version=matchers.versions["pdq"], engine_versions=matchers.pdq_engine,
-                        set_name=hashset.name, set_version=hashset.version, set_sha256=hashset.sha256,
-                        outcome="match", rule=str(match.reference_id), category=None, known=hashset.kind,
-                        detail={"reference_hash": match.reference_hash, "distance": match.distance,
-                                "transform": match.transform, "radius": matchers.options.pdq_radius,
-                                "hash": digest.hash_hex,
-                                "quality": digest.quality, "convention": digest.convention},
-                        key=_key("pdq", hashset.id, match.reference_id)))
-    else:
-        try:
-            subject.tlsh = matchers.tlsh.digest(matchers.chunks(subject)) if subject.size and subject.size >= 50 else None
-        except ItemError as exc:
-            problems.append(f"TLSH: {exc}")
-    return problems
+            key = _key("pdq", self._hashset_id(f.set_name, f.set_sha256), int(f.rule))
+        return dict(matcher=f.matcher, matcher_version=f.matcher_version, engine_versions=f.engine_versions,
+                    set_name=f.set_name, set_version=f.set_version, set_sha256=f.set_sha256, outcome=f.outcome,
+                    rule=f.rule, category=f.category, known=f.known, detail=f.detail, key=key)
+
+    def remember(self, subject: Subject) -> None:
+        examined = subject.examined
+        if examined is None or not examined.matched:
+            return
+        pdq = examined.pdq
+        content = tuple(f for f in subject.findings if f["matcher"] in ("yara", "pdq"))
+        self._remember(self._reuse_key(subject.digests, subject.path),
+                       Reused(examined.tlsh.digest if examined.tlsh else None,
+                              (pdq.hash_hex, pdq.quality, pdq.convention) if pdq else None, content))
+
+    def _remember(self, key: tuple, reused: Reused) -> None:
+        self._seen[key] = reused
+        if len(self._seen) > REUSE_CACHE:
+            self._seen.popitem(last=False)
+
+    # --- YARA and PDQ findings ----------------------------------------------------------------------------
+    def content_findings(self, session: Session, subject: Subject) -> list[str]:
+        """Adds the YARA and PDQ findings of an examined stream; returns item problems for warnings."""
+        examined = subject.examined
+        problems = list(examined.problems)
+        by_digest = {r.sha256: r for r in self.rulesets}
+        for digest, outcome in examined.yara:
+            rule_set = by_digest[digest]
+            identity = dict(matcher="yara", matcher_version=self.versions["yara"], engine_versions=self.yara_engine,
+                            set_name=rule_set.name, set_version=rule_set.version, set_sha256=rule_set.sha256,
+                            known=None, category=None)
+            for match in outcome.matches:
+                subject.findings.append(dict(identity, outcome="match", rule=f"{match.namespace}:{match.rule}", detail={
+                    "namespace": match.namespace, "rule": match.rule, "tags": list(match.tags),
+                    "meta": dict(match.meta),
+                    "strings": [[s.identifier, s.offset, s.length, s.data_hex] for s in match.strings],
+                    "strings_truncated": match.strings_truncated},
+                    key=_key("yara", rule_set.sha256, match.namespace, match.rule)))
+            if outcome.status in ("timeout", "too-large", "error"):
+                subject.findings.append(dict(identity, outcome=outcome.status, rule=None,
+                                             detail={"message": outcome.message,
+                                                     "scanned_bytes": outcome.scanned_bytes},
+                                             key=_key("yara-status", rule_set.sha256)))
+                problems.append(f"YARA {rule_set.name}: {outcome.status}: {outcome.message}")
+        digest = examined.pdq
+        if digest is not None:
+            matches = []
+            for hashset, index in self.indexes:
+                for match in index.match(digest, radius=self.options.pdq_radius,
+                                         min_quality=self.options.pdq_min_quality):
+                    matches.append((hashset, match))
+            categories = dict(session.execute(select(HashSetEntry.id, HashSetEntry.category).where(
+                HashSetEntry.id.in_([m.reference_id for _, m in matches]))).all()) if matches else {}
+            for hashset, match in matches:
+                key = _key("pdq", hashset.id, match.reference_id)
+                subject.findings.append(dict(
+                    matcher="pdq", matcher_version=self.versions["pdq"], engine_versions=self.pdq_engine,
+                    set_name=hashset.name, set_version=hashset.version, set_sha256=hashset.sha256,
+                    outcome="match", rule=str(match.reference_id), category=categories.get(match.reference_id),
+                    known=hashset.kind,
+                    detail={"reference_hash": match.reference_hash, "distance": match.distance,
+                            "transform": match.transform, "radius": self.options.pdq_radius,
+                            "hash": digest.hash_hex, "quality": digest.quality, "convention": digest.convention},
+                    key=key))
+        return problems
 
 
-def _restricted(subject: Subject) -> bool:
+_PREPARED: dict[str, Knowledge] = {}
+
+
+def identity(db: Database) -> tuple:
+    """What the prepared knowledge depends on in the database (checked before reusing it)."""
+    with db.reading() as session:
+        return (tuple(session.execute(select(RuleSet.id, RuleSet.sha256).order_by(RuleSet.id)).all()),
+                tuple(session.execute(select(HashSet.id, HashSet.sha256, HashSet.entries).order_by(HashSet.id)).all()))
+
+
+def prepared(db: Database, options) -> Knowledge:
+    """The worker's knowledge, rebuilt only when rule sets, hash sets or limits changed."""
+    key = json.dumps([db.url, options.matching()], sort_keys=True)
+    cached = _PREPARED.get(key)
+    if cached is not None and cached.identity == identity(db):
+        return cached
+    _PREPARED.clear()
+    _PREPARED[key] = Knowledge(db, options)
+    return _PREPARED[key]
+
+
+def restricted(subject: Subject) -> bool:
     """Known-bad image material: a PDQ match on a known-bad list, or a known-bad hash of an image."""
+    mime = subject.digests.mime if subject.digests else ""
     for finding in subject.findings:
         if finding["known"] != "known-bad":
             continue
         category = (finding.get("category") or "").lower()
-        if finding["matcher"] == "pdq" or (subject.mime or "").startswith("image/") or \
+        if finding["matcher"] == "pdq" or mime.startswith("image/") or \
                 any(hint in category for hint in RESTRICTED_HINTS):
             return True
     return False
 
 
-def _write(session, exhibit_id: int, run_id: int, matchers: Matchers, chunk: list[Subject], problems) -> int:
-    rows, updates_files, updates_carved = [], [], []
-    for subject, issues in zip(chunk, problems):
-        pdq, tlsh = subject.pdq, subject.tlsh
-        values = {"id": subject.id, "match_status": matchers.knowledge,
-                  "known_good": any(f["known"] == "known-good" for f in subject.findings),
-                  "restricted": _restricted(subject),
-                  "pdq_hash": pdq.hash_hex if pdq else None, "pdq_quality": pdq.quality if pdq else None,
-                  "pdq_convention": pdq.convention if pdq else None, "tlsh": tlsh.digest if tlsh else None}
-        (updates_files if subject.kind == "file" else updates_carved).append(values)
-        for finding in subject.findings:
-            row = {k: v for k, v in finding.items() if k != "key"}
-            row.update(exhibit_id=exhibit_id, run_id=run_id, finding_key=_key(subject.kind, subject.id, finding["key"]),
-                       file_entry_id=subject.id if subject.kind == "file" else None,
-                       carved_object_id=subject.id if subject.kind == "carved" else None)
-            rows.append(row)
-        for issue in issues:
-            record_warning(session, exhibit_id, "match", f"{subject.path}: {issue}", path=subject.path,
-                           run_id=run_id, volume_id=subject.volume_id,
-                           file_entry_id=subject.id if subject.kind == "file" else None)
-    if updates_files:
-        session.execute(update(FileEntry), updates_files)
-    if updates_carved:
-        session.execute(update(CarvedObjectRow), updates_carved)
+def write(session: Session, exhibit_id: int, run_id: int, subjects: list[Subject],
+          knowledge: Knowledge | None) -> int:
+    """Writes one chunk: digests and type, what matched, and warnings; returns findings recorded."""
+    files, carved, rows = [], [], []
+    for subject in subjects:
+        file_id = subject.id if subject.kind == "file" else None
+        if subject.error is not None:
+            if subject.kind == "file":
+                files.append({"id": subject.id, "hash_status": "unreadable"})
+            record_warning(session, exhibit_id, "content" if subject.kind == "file" else "match-carved",
+                           f"cannot read {subject.path}: {subject.error}", path=subject.path, run_id=run_id,
+                           volume_id=subject.volume_id, file_entry_id=file_id)
+            continue
+        d = subject.digests
+        values: dict[str, Any] = {"id": subject.id}
+        if subject.kind == "file":
+            values.update(md5=d.md5, sha1=d.sha1, sha256=d.sha256, bytes_hashed=d.size, mime_type=d.mime,
+                          description=d.description, extension_mismatch=d.extension_mismatch, hash_status="hashed")
+            if subject.size is not None and d.size != subject.size:
+                record_warning(session, exhibit_id, "content", f"{subject.path}: read {d.size} of {subject.size} "
+                               "bytes (the file system holds no data for the rest, e.g. sparse or uninitialized); "
+                               "hashes cover what was read", path=subject.path, run_id=run_id,
+                               volume_id=subject.volume_id, file_entry_id=file_id)
+        if knowledge is not None:
+            problems: list[str] = []
+            if subject.reused is not None:
+                subject.findings.extend(dict(f) for f in subject.reused.findings)
+                tlsh, pdq = subject.reused.tlsh, subject.reused.pdq
+            else:
+                examined = subject.examined
+                tlsh = examined.tlsh.digest if examined and examined.tlsh else None
+                pdq = (examined.pdq.hash_hex, examined.pdq.quality, examined.pdq.convention) \
+                    if examined and examined.pdq else None
+                problems = subject.problems
+            values.update(match_status=knowledge.digest,
+                          known_good=any(f["known"] == "known-good" for f in subject.findings),
+                          restricted=restricted(subject), tlsh=tlsh, pdq_hash=pdq[0] if pdq else None,
+                          pdq_quality=pdq[1] if pdq else None, pdq_convention=pdq[2] if pdq else None)
+            for finding in subject.findings:
+                row = {k: v for k, v in finding.items() if k != "key"}
+                row.update(exhibit_id=exhibit_id, run_id=run_id, finding_key=_key(subject.kind, subject.id, finding["key"]),
+                           file_entry_id=file_id, carved_object_id=subject.id if subject.kind == "carved" else None)
+                rows.append(row)
+            for problem in problems:
+                record_warning(session, exhibit_id, "content" if subject.kind == "file" else "match-carved",
+                               f"{subject.path}: {problem}", path=subject.path, run_id=run_id,
+                               volume_id=subject.volume_id, file_entry_id=file_id)
+        (files if subject.kind == "file" else carved).append(values)
+    for group in _same_keys(files):
+        session.execute(update(FileEntry), group)
+    for group in _same_keys(carved):
+        session.execute(update(CarvedObjectRow), group)
     upsert(session, Finding, rows, keys=["exhibit_id", "finding_key"])
     return len(rows)
+
+
+def _same_keys(rows: list[dict]) -> list[list[dict]]:
+    """executemany needs the same columns in every row: group the updates by their keys."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return list(groups.values())

@@ -1,16 +1,22 @@
-"""``forensics process``: the DAG's stages run in-process, in the DAG's order."""
+"""``forensics process``: the registry's stages, run in its order, in this process or a worker pool.
+
+The per-item stages (walk per file system, content per batch of entries, carve per batch of
+ranges) run in worker processes (one per CPU) for exhibits of 512 MiB and more, as Airflow's
+mapped tasks would; below that, in order in this process. A stage whose option is off is skipped.
+"""
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Protocol
 
-from evidence_store import carving, matching, stages
 from evidence_store.db import Database
 from evidence_store.models import Exhibit
 from evidence_store.runs import RunContext
+from evidence_store.stages.options import StageOptions
+from evidence_store.stages.registry import BY_NAME, STAGES, Stage
 
 
 class Progress(Protocol):
@@ -25,59 +31,34 @@ class _Silent:
 PARALLEL_MEDIA_BYTES = 512 * 1024 * 1024   # below this, starting worker processes costs more than it saves
 
 
-def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None,
-                    credentials: stages.Credentials = (), progress: Progress | None = None,
-                    workers: int | None = None, carve: bool = True, slack: bool = False,
-                    match: bool = True, match_options: matching.MatchOptions | None = None) -> dict:
-    """register -> scan -> walk (per volume) -> hash/type (per batch) -> carve -> match -> finalize.
+def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None, options: StageOptions | None = None,
+                    progress: Progress | None = None, workers: int | None = None,
+                    only: Iterable[str] | None = None) -> dict:
+    """Runs every enabled stage of the registry on an exhibit (``only``: just these stages, in order)."""
+    from evidence_store.stages.finish import summarize
 
-    The per-volume and per-batch stages run in worker processes (one per CPU) for
-    exhibits of 512 MiB and more, as Airflow's mapped tasks would; below that, in order.
-    """
-    ctx = ctx or RunContext()
-    progress = progress or _Silent()
-    stages.register(db, exhibit_id, ctx)
-    volume_ids = stages.scan(db, exhibit_id, ctx, credentials)
+    ctx, options, progress = ctx or RunContext(), options or StageOptions(), progress or _Silent()
+    wanted = set(only) if only is not None else None
     with db.session() as session:
         large = (session.get(Exhibit, exhibit_id).media_size or 0) >= PARALLEL_MEDIA_BYTES
     count = (workers or os.cpu_count() or 1) if (large or workers) else 1
-    credentials = tuple(credentials)
     with Workers(db, count) as pool:
-        pool.run("walk", [(volume_id, ctx, None, credentials) for volume_id in volume_ids],
-                 progress.phase("walk", len(volume_ids)))
-        batches = stages.plan_batches(db, exhibit_id)
-        pool.run("hash", [(exhibit_id, id_range, ctx, None, credentials) for id_range in batches],
-                 progress.phase("hash + type", len(batches)))
-        if carve:
-            carve_exhibit(db, exhibit_id, ctx, credentials, progress, slack=slack, pool=pool)
-        if match:
-            match_exhibit(db, exhibit_id, ctx, credentials, progress, options=match_options, pool=pool)
-    return stages.finalize(db, exhibit_id, ctx)
+        for stage in STAGES:
+            if not stage.enabled(options) or (wanted is not None and stage.name not in wanted):
+                continue
+            run_stage(db, stage, exhibit_id, ctx, options, pool, progress)
+    return summarize(db, exhibit_id)
 
 
-def match_exhibit(db: Database, exhibit_id: int, ctx: RunContext, credentials: stages.Credentials = (),
-                  progress: Progress | None = None, options: matching.MatchOptions | None = None,
-                  pool: Workers | None = None) -> int:
-    """Hash sets, YARA, PDQ and TLSH over the hashed files (per batch) and the carved objects."""
-    progress, pool = progress or _Silent(), pool or Workers(db, 1)
-    batches = stages.plan_batches(db, exhibit_id)
-    found = pool.run("match", [(exhibit_id, id_range, ctx, tuple(credentials), options) for id_range in batches],
-                     progress.phase("match", len(batches)))
-    return found + matching.match_carved(db, exhibit_id, ctx, credentials, options)
-
-
-def carve_exhibit(db: Database, exhibit_id: int, ctx: RunContext, credentials: stages.Credentials = (),
-                  progress: Progress | None = None, *, slack: bool = False, pool: Workers | None = None) -> int:
-    """plan-carving -> carve (per batch of ranges), as the DAG's carving branch."""
-    progress, pool = progress or _Silent(), pool or Workers(db, 1)
-    batches = carving.plan_carving(db, exhibit_id, ctx, slack=slack, credentials=credentials)
-    return pool.run("carve", [(exhibit_id, id_range, ctx, tuple(credentials)) for id_range in batches],
-                    progress.phase("carve", len(batches)))
-
-
-TASKS: dict[str, Callable[..., int]] = {
-    "walk": stages.walk, "hash": stages.hash_batch, "carve": carving.carve_batch, "match": matching.match_files,
-}
+def run_stage(db: Database, stage: Stage, exhibit_id: int, ctx: RunContext, options: StageOptions,
+              pool: Workers, progress: Progress) -> int:
+    if not stage.per_item:
+        done = stage.function("run")(db, exhibit_id, None, ctx, options)
+        progress.phase(stage.name, 1)(1)
+        return done
+    items = stage.function("plan")(db, exhibit_id, ctx, options)
+    return pool.run(stage.name, [(exhibit_id, item, ctx, options) for item in items],
+                    progress.phase(stage.name, len(items)))
 
 
 class Workers:
@@ -95,15 +76,16 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown()
 
-    def run(self, task: str, items: list[tuple], tick: Callable[[int], None]) -> int:
-        """Runs ``task`` once per item; returns the sum of what the calls returned."""
+    def run(self, stage: str, items: list[tuple], tick: Callable[[int], None]) -> int:
+        """Runs the stage once per item; returns the sum of what the calls returned."""
         total = 0
         if self._pool is None or len(items) < 2:
+            function = BY_NAME[stage].function("run")
             for args in items:
-                total += TASKS[task](self._db, *args)
+                total += function(self._db, *args)
                 tick(1)
             return total
-        futures = [self._pool.submit(_worker, self._db.url, task, args) for args in items]
+        futures = [self._pool.submit(_worker, self._db.url, stage, args) for args in items]
         for future in as_completed(futures):
             total += future.result()
             tick(1)
@@ -113,8 +95,8 @@ class Workers:
 _worker_db: Database | None = None
 
 
-def _worker(url: str, task: str, args: tuple) -> int:
+def _worker(url: str, stage: str, args: tuple) -> int:
     global _worker_db
     if _worker_db is None or _worker_db.url != url:
         _worker_db = Database(url)
-    return TASKS[task](_worker_db, *args)
+    return BY_NAME[stage].function("run")(_worker_db, *args)

@@ -14,9 +14,10 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from evidence_store.listings import iso, utc
+from evidence_store.stages.registry import STAGES as REGISTRY
 from evidence_store.models import CarvedObjectRow, CarveRangeRow, Exhibit, FileEntry, ProcessingRun, ProcessingWarning, Volume
 
-STAGES = ("intake", "scan", "walk", "hash", "plan-carving", "carve", "match", "finalize", "report")
+STAGES = ("intake",) + tuple(stage.name for stage in REGISTRY)
 FINISHED = ("complete", "failed", "halted")
 
 
@@ -72,7 +73,7 @@ def progress(session: Session, exhibit: Exhibit, after_warning: int = 0, warning
         v for s, v in sorted(by_stage.items()) if s not in STAGES)
     hash_window = session.execute(select(func.min(ProcessingRun.started_at), func.max(ProcessingRun.ended_at),
                                          func.sum(case((ProcessingRun.outcome == "running", 1), else_=0)))
-                                  .where(ProcessingRun.exhibit_id == eid, ProcessingRun.stage == "hash")).first()
+                                  .where(ProcessingRun.exhibit_id == eid, ProcessingRun.stage == "content")).first()
     hashed = count(FileEntry, FileEntry.hash_status.in_(("hashed", "unreadable")))
     rate = None
     if hash_window and hash_window[0] is not None:

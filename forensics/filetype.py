@@ -1,6 +1,7 @@
 """Real file type from content (libmagic) and the extension-contradiction flag."""
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import posixpath
 from collections import OrderedDict
@@ -63,6 +64,19 @@ class TypeIdentifier:
             return self._typed[sha256]
         result = self.identify_content(read_head())
         self._typed[sha256] = result
+        if len(self._typed) > self.CACHE_SIZE:
+            self._typed.popitem(last=False)
+        return result
+
+    def identify_head(self, head: bytes) -> tuple[str, str]:
+        """(mime type, description) of a stream's first bytes, cached by their digest: libmagic looks
+        at nothing else, so equal heads are typed once (the costliest step of typing)."""
+        key = "head:" + hashlib.sha1(head).hexdigest()
+        if key in self._typed:
+            self._typed.move_to_end(key)
+            return self._typed[key]
+        result = self.identify_content(head)
+        self._typed[key] = result
         if len(self._typed) > self.CACHE_SIZE:
             self._typed.popitem(last=False)
         return result

@@ -22,7 +22,7 @@ def main(ctx: click.Context, db_url: str | None) -> None:
 
 COMMANDS: tuple[click.Command, ...] = (
     cases.lab, cases.case, cases.evidence,
-    processing.process, processing.carve, processing.carved, processing.files, processing.volumes,
+    processing.process, processing.stages, processing.carve, processing.carved, processing.files, processing.volumes,
     processing.warnings, processing.runs, processing.content,
     matchers.rules, matchers.hashset, matchers.match, matchers.findings, matchers.similar,
     reports.report, custody.custody, people.user, people.serve, demo.demo,

@@ -91,42 +91,54 @@ def match_option_flags(function):
     """--yara-timeout, --yara-size-cap, --pdq-radius, --pdq-min-quality (defaults from the environment)."""
     for flag, help_text in reversed([
             ("--yara-timeout", "Seconds YARA may spend on one file (default $FORENSICS_YARA_TIMEOUT or 60)."),
-            ("--yara-size-cap", "Largest file YARA scans, in bytes (default $FORENSICS_YARA_SIZE_CAP or 128 MiB)."),
+            ("--yara-size-cap", "Bytes of one file kept in memory for YARA and PDQ; larger files are spooled to "
+                                "disk and still scanned (default $FORENSICS_YARA_SIZE_CAP or 128 MiB)."),
             ("--pdq-radius", "Largest PDQ Hamming distance that matches (default $FORENSICS_PDQ_RADIUS or 31)."),
             ("--pdq-min-quality", "PDQ quality below which an image is not matched (default 50).")]):
         function = click.option(flag, type=click.IntRange(0), default=None, help=help_text)(function)
     return function
 
 
-def match_options(yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality):
-    from evidence_store.matching import MatchOptions
+def stage_options(yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality, **others):
+    """StageOptions from the flags (a limit not given keeps its environment default)."""
+    from evidence_store.stages.options import StageOptions
 
     given = {k: v for k, v in dict(yara_timeout=yara_timeout, yara_size_cap=yara_size_cap, pdq_radius=pdq_radius,
                                    pdq_min_quality=pdq_min_quality).items() if v is not None}
-    return MatchOptions(**given)
+    return StageOptions(**given, **others)
 
 
 @click.command()
 @exhibit_options
 @click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE")
+@click.option("--skip-known-good", is_flag=True, help="Known-good content skips YARA, PDQ and TLSH.")
 @match_option_flags
-def match(case_name: str, exhibit: str, credentials: tuple[str, ...], yara_timeout, yara_size_cap, pdq_radius,
-          pdq_min_quality) -> None:
-    """Run the matchers (hash sets, YARA, PDQ, TLSH) on an exhibit's files and carved objects."""
+def match(case_name: str, exhibit: str, credentials: tuple[str, ...], skip_known_good: bool, yara_timeout,
+          yara_size_cap, pdq_radius, pdq_min_quality) -> None:
+    """Match an exhibit's files and carved objects against the current rule and hash sets (again)."""
     from evidence_store.intake import lookup_exhibit
-    from evidence_store.pipeline import match_exhibit
-    from evidence_store.runs import RunContext, StageFailed
+    from evidence_store.pipeline import process_exhibit
+    from evidence_store.runs import StageFailed
 
     db = cli.database()
+    options = stage_options(yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality,
+                            credentials=tuple(cli.parse_credentials(credentials)), skip_known_good=skip_known_good)
     try:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
+        with db.session() as session:
+            from sqlalchemy import func, select
+
+            from evidence_store.models import Finding
+
+            before = session.scalar(select(func.count()).select_from(Finding).where(Finding.exhibit_id == exhibit_id))
         with cli.progress_bars() as bars:
-            found = match_exhibit(db, exhibit_id, RunContext(), cli.parse_credentials(credentials),
-                                  cli.RichProgress(bars), options=match_options(yara_timeout, yara_size_cap,
-                                                                                pdq_radius, pdq_min_quality))
+            process_exhibit(db, exhibit_id, options=options, progress=cli.RichProgress(bars),
+                            only=("content", "match-carved"))
+        with db.session() as session:
+            after = session.scalar(select(func.count()).select_from(Finding).where(Finding.exhibit_id == exhibit_id))
     except (StageFailed, StoreError) as exc:
         cli.fail(f"case {case_name}: {exc}")
-    click.echo(f"exhibit {exhibit}: {found} finding(s) recorded")
+    click.echo(f"exhibit {exhibit}: {after - before} new finding(s), {after} in all")
 
 
 @click.command()

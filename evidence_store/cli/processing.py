@@ -1,4 +1,4 @@
-"""``forensics process|carve|carved|files|warnings|runs|volumes|content``: processing and listings."""
+"""``forensics process|stages|carve|carved|files|warnings|runs|volumes|content``: processing and listings."""
 from __future__ import annotations
 
 import json
@@ -9,10 +9,10 @@ import click
 
 from evidence_store.cli.common import (RichProgress, database, resolve_exhibit, exhibit_options, fail,
                                        json_default, out, parse_credentials, progress_bars)
-from evidence_store.cli.matchers import match_option_flags, match_options
+from evidence_store.cli.matchers import match_option_flags, stage_options
 from evidence_store.db import Database
 from evidence_store.intake import lookup_exhibit
-from evidence_store.runs import RunContext, StageFailed
+from evidence_store.runs import StageFailed
 from evidence_store.store import StoreError
 
 
@@ -21,30 +21,55 @@ from evidence_store.store import StoreError
 @click.option("--credential", "credentials", multiple=True, metavar="TYPE:VALUE",
               help="Key for an encrypted volume (password, recovery_password, startup_key, key_data). Repeatable.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Processes hashing in parallel (default: one per CPU).")
+              help="Worker processes for the per-item stages (default: one per CPU from 512 MiB of media).")
 @click.option("--carve/--no-carve", default=True, show_default=True,
               help="Carve unallocated space and unpartitioned areas too.")
 @click.option("--carve-slack", is_flag=True, help="Also carve file slack.")
 @click.option("--match/--no-match", "run_match", default=True, show_default=True,
-              help="Run the matchers (hash sets, YARA, PDQ, TLSH).")
+              help="Run the matchers (hash sets, YARA, PDQ, TLSH) in the content pass.")
+@click.option("--skip-known-good", is_flag=True,
+              help="Content on a known-good hash set (NSRL, lab sets) skips YARA, PDQ and TLSH (recorded).")
+@click.option("--report", "draft_report", is_flag=True, help="End by drafting the exhibit's report.")
+@click.option("--examiner", default=None, help="Examiner named on the draft report (default: the exhibit's).")
 @match_option_flags
 def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers: int | None, carve: bool,
-            carve_slack: bool, run_match: bool, yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
-    """Run every stage on an exhibit: scan volumes, walk, hash and type."""
+            carve_slack: bool, run_match: bool, skip_known_good: bool, draft_report: bool, examiner: str | None,
+            yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
+    """Run every stage of the pipeline on an exhibit (docs/architecture.md lists them)."""
     from evidence_store.pipeline import process_exhibit
 
     db = database()
-    creds = parse_credentials(credentials)
+    options = stage_options(yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality,
+                            credentials=tuple(parse_credentials(credentials)), carve=carve, slack=carve_slack,
+                            match=run_match, skip_known_good=skip_known_good, report=draft_report,
+                            examiner=examiner)
     try:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
         with progress_bars() as bars:
-            summary = process_exhibit(db, exhibit_id, credentials=creds, progress=RichProgress(bars),
-                                      workers=workers, carve=carve, slack=carve_slack, match=run_match,
-                                      match_options=match_options(yara_timeout, yara_size_cap, pdq_radius,
-                                                                   pdq_min_quality))
+            summary = process_exhibit(db, exhibit_id, options=options, progress=RichProgress(bars), workers=workers)
     except (StageFailed, StoreError) as exc:
         fail(f"case {case_name}: {exc}")
     print_summary(db, case_name, summary)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per stage.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="The table docs/architecture.md shows.")
+def stages(as_json: bool, as_markdown: bool) -> None:
+    """List the pipeline's stages in the order they run (the registry `process` and the DAG follow)."""
+    from evidence_store.stages.registry import described, markdown
+
+    if as_markdown:
+        click.echo(markdown(), nl=False)
+        return
+    for stage in described():
+        if as_json:
+            click.echo(json.dumps(stage))
+        else:
+            after = ", ".join(stage["after"]) or "-"
+            runs = "per item" if stage["per_item"] else "once"
+            on = f" [{stage['option']}]" if stage["option"] else ""
+            click.echo(f"{stage['name']}\tv{stage['version']}\t{runs}\tafter {after}{on}\t{stage['summary']}")
 
 
 def print_summary(db: Database, case_name: str, summary: dict) -> None:
@@ -77,25 +102,23 @@ def exhibit_id(db: Database, case_name: str, exhibit: str) -> int:
               help="Key for an encrypted volume. Repeatable.")
 def carve(case_name: str, exhibit: str, slack: bool, credentials: tuple[str, ...]) -> None:
     """Carve one exhibit's unallocated space, partition gaps and unpartitioned areas."""
-    from evidence_store.carving import carving_summary
-    from evidence_store.pipeline import carve_exhibit
+    from sqlalchemy import select
+
+    from evidence_store.carving import carving_summary, link_duplicates
+    from evidence_store.models import Volume
+    from evidence_store.pipeline import process_exhibit
+    from evidence_store.stages.options import StageOptions
 
     db = database()
     try:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
         with db.session() as session:
-            from sqlalchemy import select
-
-            from evidence_store.models import Volume
-
             if session.scalar(select(Volume.id).where(Volume.exhibit_id == exhibit_id).limit(1)) is None:
                 fail(f"case {case_name}: exhibit {exhibit} has not been scanned yet (run forensics process)")
+        options = StageOptions(credentials=tuple(parse_credentials(credentials)), slack=slack, match=False)
         with progress_bars() as bars:
-            carve_exhibit(db, exhibit_id, RunContext(), parse_credentials(credentials), RichProgress(bars),
-                          slack=slack)
+            process_exhibit(db, exhibit_id, options=options, progress=RichProgress(bars), only=("carve",))
         with db.session() as session:
-            from evidence_store.carving import link_duplicates
-
             link_duplicates(session, exhibit_id)
             summary = carving_summary(session, exhibit_id)
     except (StageFailed, StoreError) as exc:

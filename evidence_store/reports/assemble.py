@@ -20,11 +20,12 @@ from evidence_store.listings import utc
 from evidence_store.models import (CarvedObjectRow, CarveRangeRow, Case, CustodyEvent, Exhibit, FileEntry, Finding,
                                    HashSet, ProcessingRun, ProcessingWarning, RuleSet, Volume)
 from evidence_store.reports.deviations import LIMITATIONS, deviations
+from evidence_store.stages.registry import STAGES
 from evidence_store.reports.model import (CasePart, CategoryCount, Counts, CustodyPart, ExhibitPart, FindingGroup,
                                           KnowledgePart, LabPart, MethodPart, Rehash, ReportContent, Seal, StagePart,
                                           Transfer, VolumePart)
 
-STAGE_ORDER = ("intake", "scan", "walk", "hash", "plan-carving", "carve", "match", "finalize")
+STAGE_ORDER = ("intake",) + tuple(stage.name for stage in STAGES)
 
 
 def assemble(session: Session, case: Case, exhibits: Sequence[Exhibit], *, report_id: str, edition: str,
@@ -161,19 +162,20 @@ def _method(session: Session, runs: list[ProcessingRun], exhibit_ids: list[int])
         params = run.parameters or {}
         for name, value in (params.get("carvers") or {}).items():
             carvers[name].add(str(value))
-        if run.stage == "match":
+        if run.stage in ("content", "match-carved") and params.get("match", True) and "rulesets" in params:
             rulesets.update(tuple(r) for r in params.get("rulesets") or [])
             hashsets.update(tuple(h) for h in params.get("hashsets") or [])
             for name, value in (params.get("options") or {}).items():
-                limits[name].add(str(value))
-        if run.stage == "plan-carving":
+                limits[name].add("yes" if value is True else "no" if value is False else str(value))
+        if run.stage == "carve" and params.get("plan"):
             limits["carve_slack"].add("yes" if params.get("slack") else "no")
     for name, value in _engine_versions(session, exhibit_ids).items():
         libraries[name].add(value)
     knowledge = tuple(_knowledge(session, rulesets, hashsets))
     labels = {"pdq_radius": "PDQ match radius (Hamming distance)", "pdq_min_quality": "PDQ quality floor",
               "yara_timeout": "YARA timeout per file (s)", "yara_size_cap": "YARA size cap (bytes)",
-              "carve_slack": "File slack carved"}
+              "carve_slack": "File slack carved",
+              "skip_known_good": "Known-good content skipped YARA, PDQ and TLSH"}
     ranges = session.execute(select(CarveRangeRow.source, func.count(), func.sum(CarveRangeRow.length)).where(
         CarveRangeRow.exhibit_id.in_(exhibit_ids)).group_by(CarveRangeRow.source).order_by(CarveRangeRow.source))
     return MethodPart(

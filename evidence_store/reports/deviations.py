@@ -93,7 +93,7 @@ def _files(session: Session, exhibit: Exhibit, method: MethodPart, item) -> Iter
         yield item("unreadable files", unreadable, f"{unreadable} file(s) could not be read from the image; they "
                    "are listed but were neither hashed, typed nor matched.")
     short = session.scalar(select(func.count()).select_from(ProcessingWarning).where(
-        ProcessingWarning.exhibit_id == exhibit.id, ProcessingWarning.stage == "hash",
+        ProcessingWarning.exhibit_id == exhibit.id, ProcessingWarning.stage.in_(("hash", "content")),
         ProcessingWarning.message.contains(" bytes (the file system holds no data"))) or 0
     if short:
         yield item("partial content", short, f"{short} file(s) had fewer readable bytes than their recorded size "
@@ -114,7 +114,7 @@ def _files(session: Session, exhibit: Exhibit, method: MethodPart, item) -> Iter
             yield item("low-quality PDQ", low, f"{low} image(s) had a PDQ quality below {floor} (too flat or small to "
                        "fingerprint reliably) and were not compared with perceptual lists; their exact hashes were.")
     undecodable = session.scalar(select(func.count()).select_from(ProcessingWarning).where(
-        ProcessingWarning.exhibit_id == exhibit.id, ProcessingWarning.stage == "match",
+        ProcessingWarning.exhibit_id == exhibit.id, ProcessingWarning.stage.in_(("match", "content", "match-carved")),
         ProcessingWarning.message.contains(": PDQ: "))) or 0
     if undecodable:
         yield item("undecodable images", undecodable, f"{undecodable} file(s) typed as images could not be decoded "
@@ -131,16 +131,20 @@ def _files(session: Session, exhibit: Exhibit, method: MethodPart, item) -> Iter
 
 
 def _runs(session: Session, exhibit: Exhibit, item) -> Iterator[Deviation]:
-    stages = set(session.scalars(select(ProcessingRun.stage).where(ProcessingRun.exhibit_id == exhibit.id)))
-    if "plan-carving" not in stages:
+    runs = session.execute(select(ProcessingRun.stage, ProcessingRun.parameters).where(
+        ProcessingRun.exhibit_id == exhibit.id)).all()
+    plans = [params or {} for stage, params in runs if stage == "carve" and (params or {}).get("plan")]
+    if not plans:
         yield item("carving", 1, "Unallocated space was not carved.")
-    slack = session.scalars(select(ProcessingRun.parameters).where(
-        ProcessingRun.exhibit_id == exhibit.id, ProcessingRun.stage == "plan-carving")).all()
-    if slack and not any((p or {}).get("slack") for p in slack):
+    elif not any(p.get("slack") for p in plans):
         yield item("slack", 1, "File slack was not carved (carving covered unallocated space, partition gaps and "
                    "unpartitioned areas).")
-    if "match" not in stages:
+    content = [params or {} for stage, params in runs if stage == "content"]
+    if not any(p.get("match") for p in content):
         yield item("matching", 1, "No rule or hash set was applied to this exhibit.")
+    elif any(p.get("skip_known_good") for p in content):
+        yield item("known-good skipped", 1, "Content on a known-good hash set was not scanned with YARA, PDQ or "
+                   "TLSH, at the examiner's request (its hashes were compared).")
     failed = session.execute(select(ProcessingRun.stage, func.count()).where(
         ProcessingRun.exhibit_id == exhibit.id, or_(ProcessingRun.outcome == "failed",
                                                     ProcessingRun.outcome == "halted"))

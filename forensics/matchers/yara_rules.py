@@ -186,6 +186,20 @@ class YaraScanner:
         matches = tuple(self._match(m) for m in found)
         return YaraOutcome("matched" if matches else "clean", matches, scanned_bytes=len(data))
 
+    def scan_path(self, path: str | Path, externals: Mapping[str, str]) -> YaraOutcome:
+        """Scans a spooled copy of a large stream: libyara maps the file instead of a Python buffer."""
+        values = dict.fromkeys(EXTERNALS, "")
+        values.update({k: str(v) for k, v in externals.items() if k in values})
+        size = Path(path).stat().st_size
+        try:
+            found = self.rules.match(filepath=str(path), externals=values, timeout=self.timeout)
+        except self._yara.TimeoutError:
+            return YaraOutcome("timeout", message=f"scan timed out after {self.timeout} s", scanned_bytes=size)
+        except self._yara.Error as exc:
+            return YaraOutcome("error", message=f"libyara: {exc}", scanned_bytes=size)
+        matches = tuple(self._match(m) for m in found)
+        return YaraOutcome("matched" if matches else "clean", matches, scanned_bytes=size)
+
     def scan_chunks(self, chunks: Iterable[bytes], externals: Mapping[str, str],
                     size: int | None = None) -> YaraOutcome:
         """Scans a stream read in chunks; stops reading past the size cap ('too-large')."""

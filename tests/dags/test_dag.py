@@ -24,9 +24,9 @@ pytestmark = pytest.mark.airflow
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 DAG_ID = "evidence_pipeline"
-TASK_IDS = {"register", "scan_volumes", "walk", "plan_batches", "hash_type", "plan_carving", "carve",
-            "match_files", "match_carved", "finalize", "report"}
-MIN_BATCH = 10  # small batches so the sample image maps hash_type over several id ranges
+TASK_IDS = {"register", "scan", "walk.plan", "walk.run", "content.plan", "content.run", "carve.plan", "carve.run",
+            "match-carved", "finalize", "report"}
+MIN_BATCH = 10  # small batches so the sample image maps content.run over several id ranges
 AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
 
 
@@ -66,9 +66,9 @@ def disk_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Both runs plan batches of MIN_BATCH entries (dag.test runs the tasks in this process)."""
-    from evidence_store import stages
+    from evidence_store.stages import content
 
-    monkeypatch.setattr(stages, "plan_batches", functools.partial(stages.plan_batches, min_batch=MIN_BATCH))
+    monkeypatch.setattr(content, "plan_batches", functools.partial(content.plan_batches, min_batch=MIN_BATCH))
 
 
 def _add(db, case: str, image: Path, *, expected_sha256: str | None = None) -> int:
@@ -121,14 +121,37 @@ def test_dagbag_imports(dagbag) -> None:
     assert DAG_ID in dagbag.dags
     dag = dagbag.dags[DAG_ID]
     assert set(dag.task_ids) == TASK_IDS
-    assert dag.get_task("walk").upstream_task_ids == {"scan_volumes"}
-    assert dag.get_task("plan_batches").upstream_task_ids == {"register", "walk"}
-    assert dag.get_task("hash_type").upstream_task_ids == {"register", "plan_batches"}
-    assert dag.get_task("finalize").upstream_task_ids == {"register", "match_files", "match_carved"}
-    assert dag.get_task("match_files").upstream_task_ids == {"register", "plan_batches", "hash_type"}
-    assert dag.get_task("plan_carving").upstream_task_ids == {"register", "scan_volumes"}
-    assert dag.get_task("carve").upstream_task_ids == {"register", "plan_carving"}
-    assert dag.get_task("report").upstream_task_ids == {"register", "finalize"}
+    upstream = {task_id: dag.get_task(task_id).upstream_task_ids - {"register"} for task_id in TASK_IDS}
+    assert upstream == {
+        "register": set(), "scan": set(),
+        "walk.plan": {"scan"}, "walk.run": {"walk.plan"},
+        "content.plan": {"walk.run"}, "content.run": {"content.plan"},
+        "carve.plan": {"scan"}, "carve.run": {"carve.plan"},
+        "match-carved": {"carve.run", "content.run"},
+        "finalize": {"content.run", "match-carved"},
+        "report": {"finalize"},
+    }
+    assert all("register" in dag.get_task(t).upstream_task_ids for t in TASK_IDS - {"register"})
+
+
+def test_dag_is_the_registry(dagbag) -> None:
+    """Every registry stage is a task (or a plan/run group) and every ``after`` is an edge; nothing else."""
+    from evidence_store.stages.registry import BY_NAME, STAGES
+
+    dag = dagbag.dags[DAG_ID]
+
+    def first(stage):
+        return f"{stage.name}.plan" if stage.per_item else stage.name
+
+    def last(stage):
+        return f"{stage.name}.run" if stage.per_item else stage.name
+
+    expected = {t for stage in STAGES for t in ({first(stage), last(stage)})}
+    assert set(dag.task_ids) == expected
+    edges = {(up, t) for t in dag.task_ids for up in dag.get_task(t).upstream_task_ids if up != "register"}
+    registry_edges = {(last(BY_NAME[by]), first(stage)) for stage in STAGES for by in stage.after if by != "register"}
+    registry_edges |= {(f"{s.name}.plan", f"{s.name}.run") for s in STAGES if s.per_item}
+    assert edges == registry_edges
 
 
 def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
@@ -137,7 +160,6 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
     one processed by ``dag.test()``, one by ``forensics process``; their rows must be equal."""
     from sqlalchemy import func, select
 
-    from evidence_store import stages
     from evidence_store.models import CarvedObjectRow, CarveRangeRow, Exhibit, FileEntry, ProcessingRun, Volume
     from evidence_store.pipeline import process_exhibit
 
@@ -167,7 +189,9 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
     assert _rows(db, CarveRangeRow, dag_exhibit) == _rows(db, CarveRangeRow, cli_exhibit)
     assert _rows(db, CarvedObjectRow, dag_exhibit) == _rows(db, CarvedObjectRow, cli_exhibit)
 
-    batches = stages.plan_batches(db, dag_exhibit)
+    from evidence_store.stages.content import plan_batches
+
+    batches = plan_batches(db, dag_exhibit)
     from evidence_store.carving import _batches as carve_batches_of
     carve_batches = carve_batches_of(db, dag_exhibit, 256)
     with db.session() as session:
@@ -179,15 +203,39 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
                                .where(ProcessingRun.orchestrator == "airflow")).all()
     assert hashed > MIN_BATCH and len(batches) > 1 and filesystems >= 2
     assert all(r.outcome == "success" and r.run_key.startswith(f"airflow:{dag_run.run_id}:") for r in runs)
-    assert sorted(r.stage for r in runs) == sorted(["scan", "finalize", "plan-carving"] + ["walk"] * filesystems
-                                                   + ["hash"] * len(batches) + ["carve"] * len(carve_batches)
-                                                   + ["match"] * (len(batches) + 1))
+    assert sorted(r.stage for r in runs) == sorted(["scan", "finalize", "match-carved"] + ["walk"] * filesystems
+                                                   + ["content"] * len(batches) + ["carve"] * (len(carve_batches) + 1))
+    # the same order: the CLI runs the registry's stages one after another; the DAG may run independent
+    # ones side by side (carving needs only the scan), but never a stage before what it depends on
+    from evidence_store.stages.registry import STAGES
+
+    with db.session() as session:
+        def spans(exhibit_id):
+            rows = session.execute(select(ProcessingRun.stage, ProcessingRun.started_at, ProcessingRun.ended_at)
+                                   .where(ProcessingRun.exhibit_id == exhibit_id, ProcessingRun.stage != "intake")
+                                   .order_by(ProcessingRun.started_at, ProcessingRun.id)).all()
+            found = {}
+            for stage, started, ended in rows:
+                first, last = found.get(stage, (started, ended))
+                found[stage] = (min(first, started), max(last, ended))
+            return [r.stage for r in rows], found
+
+        cli_order, _ = spans(cli_exhibit)
+        ran = [s.name for s in STAGES if s.name in set(cli_order)]
+        assert list(dict.fromkeys(cli_order)) == ran == ["scan", "walk", "content", "carve", "match-carved",
+                                                         "finalize"]
+        dag_order, dag_spans = spans(dag_exhibit)
+        assert set(dag_order) == set(cli_order)
+        for stage in STAGES:
+            for before in stage.after:
+                if stage.name in dag_spans and before in dag_spans:
+                    assert dag_spans[before][1] <= dag_spans[stage.name][0], f"{stage.name} began before {before}"
 
     tis = _task_instances(airflow_home, dag_run.run_id)
-    assert sorted(m for t, m, *_ in tis if t == "walk") == list(range(filesystems))
-    assert sorted(m for t, m, *_ in tis if t == "hash_type") == list(range(len(batches)))
-    assert sorted(m for t, m, *_ in tis if t == "carve") == list(range(len(carve_batches)))
-    assert [label for t, *_, label in tis if t == "hash_type"] == [f"entries {lo}-{hi}" for lo, hi in batches]
+    assert sorted(m for t, m, *_ in tis if t == "walk.run") == list(range(filesystems))
+    assert sorted(m for t, m, *_ in tis if t == "content.run") == list(range(len(batches)))
+    assert sorted(m for t, m, *_ in tis if t == "carve.run") == list(range(len(carve_batches)))
+    assert [label for t, *_, label in tis if t == "content.run"] == [f"entries {lo}-{hi}" for lo, hi in batches]
     assert {state for _, _, state, *_ in tis} == {"success"}
 
 
@@ -213,42 +261,40 @@ def test_nothing_to_walk_still_finalizes(dagbag, airflow_home: Path, disk_image:
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """No file system to walk (say every volume stayed locked): the empty mapped tasks are skipped
     and the exhibit is still finalized, as ``forensics process`` does."""
-    from evidence_store import stages
     from evidence_store.models import Exhibit
+    from evidence_store.stages import volumes
 
-    real_scan = stages.scan
+    def no_file_system_to_walk(*args, **kwargs) -> list[int]:
+        return []   # the volumes are recorded; none is handed to walk
 
-    def scan_finding_no_file_system(*args, **kwargs) -> list[int]:
-        real_scan(*args, **kwargs)  # the volumes are recorded; none is handed to walk
-        return []
-
-    monkeypatch.setattr(stages, "scan", scan_finding_no_file_system)
+    monkeypatch.setattr(volumes, "plan_walk", no_file_system_to_walk)
     exhibit_id = _add(sqlite_db, "CASE-1", disk_image)
     monkeypatch.setenv("FORENSICS_DATABASE_URL", sqlite_db.url)
     dag_run = dagbag.dags[DAG_ID].test(run_conf={"case": "CASE-1", "exhibit": "EX-1"})
     assert dag_run.state == "success"
 
     states = {t: state for t, _, state, *_ in _task_instances(airflow_home, dag_run.run_id)}
-    assert states == {"register": "success", "scan_volumes": "success", "walk": "skipped",
-                      "plan_batches": "success", "hash_type": "skipped", "finalize": "success",
-                      "plan_carving": "success", "carve": "success",   # carving reads the disk itself
-                      "match_files": "skipped", "match_carved": "success",
-                      "report": "skipped"}                             # the lab is not configured here
+    assert states == {"register": "success", "scan": "success", "walk.plan": "success", "walk.run": "skipped",
+                      "content.plan": "success", "content.run": "skipped", "finalize": "success",
+                      "carve.plan": "success", "carve.run": "success",   # carving reads the disk itself
+                      "match-carved": "success", "report": "success"}
     with sqlite_db.session() as session:
         assert session.get(Exhibit, exhibit_id).status == "complete"
 
 
 def test_credentials_reach_every_stage_that_reads_bytes(dagbag, airflow_home: Path, sqlite_db, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """A LUKS volume is unlocked with the run's ``credentials`` param: scan, walk and hash each get
-    them (an Airflow task is a process of its own), and the secret is never written to the case DB."""
+    """A LUKS volume is unlocked with the run's ``credentials`` param: scan, walk, content and carve each
+    get them (an Airflow task is a process of its own), and the secret is never written to the case DB."""
     import hashlib
     import inspect
 
     from sqlalchemy import select
 
-    from evidence_store import stages
+    import forensics.reader
+    from evidence_store import carving
     from evidence_store.models import FileEntry, ProcessingRun, ProcessingWarning
+    from evidence_store.stages import volumes
     from forensics.sample import build_ext4_image, build_luks_image, sample_files
 
     try:
@@ -260,12 +306,18 @@ def test_credentials_reach_every_stage_that_reads_bytes(dagbag, airflow_home: Pa
     image = build_luks_image(tmp_path / "luks.img", build_ext4_image(tmp_path / "inner.img", files, size_mib=8),
                              password)
     seen: dict[str, list] = {}
-    for name in ("scan", "walk", "hash_batch"):
-        def spy(*args, _real=getattr(stages, name), _name=name, **kwargs):
+    for module, name in ((volumes, "scan"), (volumes, "walk"), (carving, "plan_carving"), (carving, "carve_batch")):
+        def spy(*args, _real=getattr(module, name), _name=name, **kwargs):
             bound = inspect.signature(_real).bind(*args, **kwargs)
             seen.setdefault(_name, []).append(list(bound.arguments.get("credentials", ())))
             return _real(*args, **kwargs)
-        monkeypatch.setattr(stages, name, spy)
+        monkeypatch.setattr(module, name, spy)
+
+    class SpyReader(forensics.reader.StreamReader):       # the content pass's one reader
+        def __init__(self, credentials=(), *args, **kwargs):
+            seen.setdefault("content", []).append(list(credentials))
+            super().__init__(credentials, *args, **kwargs)
+    monkeypatch.setattr(forensics.reader, "StreamReader", SpyReader)
 
     exhibit_id = _add(sqlite_db, "CASE-1", image)
     monkeypatch.setenv("FORENSICS_DATABASE_URL", sqlite_db.url)
@@ -273,7 +325,7 @@ def test_credentials_reach_every_stage_that_reads_bytes(dagbag, airflow_home: Pa
                                                  "credentials": [["password", password]]})
     assert dag_run.state == "success"
 
-    assert set(seen) == {"scan", "walk", "hash_batch"}
+    assert set(seen) == {"scan", "walk", "content", "plan_carving", "carve_batch"}
     assert all(calls == [[("password", password)]] * len(calls) for calls in seen.values())
     with sqlite_db.session() as session:
         hashes = dict(session.execute(select(FileEntry.path, FileEntry.sha256)

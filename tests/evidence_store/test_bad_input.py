@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from evidence_store import stages
+from evidence_store.stages import volumes
 from evidence_store.intake import add_exhibit, create_case
 from evidence_store.models import Exhibit, FileEntry, ProcessingWarning, Volume
 from evidence_store.pipeline import process_exhibit
@@ -115,8 +115,8 @@ def test_corrupt_directory_is_a_warning_and_the_walk_goes_on(case_db, tmp_path):
 def test_walk_that_dies_midway_keeps_what_was_walked(case_db, sample_image, monkeypatch):
     exhibit = add_exhibit(case_db, "CASE-1", "MIDWAY", str(sample_image.path), "tester")
     ctx = RunContext()
-    stages.register(case_db, exhibit.id, ctx)
-    volume_ids = stages.scan(case_db, exhibit.id, ctx)
+    volumes.register(case_db, exhibit.id, ctx)
+    volume_ids = volumes.scan(case_db, exhibit.id, ctx)
 
     from forensics.walk import walk_file_system as real
 
@@ -127,7 +127,7 @@ def test_walk_that_dies_midway_keeps_what_was_walked(case_db, sample_image, monk
             yield record
 
     monkeypatch.setattr("forensics.walk.walk_file_system", dying_walk)
-    assert stages.walk(case_db, volume_ids[0], ctx) == 5
+    assert volumes.walk(case_db, volume_ids[0], ctx) == 5
     with case_db.session() as session:
         volume = session.get(Volume, volume_ids[0])
         assert volume.walk_status == "partial" and volume.entry_count == 5

@@ -222,7 +222,7 @@ def test_pipeline_records_every_action(db, sample_image, lab_key, tmp_path):
         assert action in actions
     stages = {r["tool_parameters"] and __import__("json").loads(r["tool_parameters"])["stage"]
               for r in rows(db, "CASE-P") if r["action"] == "stage-end"}
-    assert {"intake", "scan", "walk", "hash", "finalize"} <= stages
+    assert {"intake", "scan", "walk", "content", "carve", "match-carved", "finalize"} <= stages
     reports, _ = service.verify(db, "CASE-P")
     assert reports[0].ok and reports[0].checkpoints == 1     # finalize signed one automatically
     with db.session() as session:
@@ -245,7 +245,7 @@ def test_rerunning_stages_adds_no_custody_events(db, sample_image, tmp_path, mon
 
 
 def test_integrity_mismatch_marks_results_untrusted(db, sample_image, tmp_path, monkeypatch):
-    from evidence_store import stages
+    from evidence_store.stages import finish, volumes
     from evidence_store.intake import add_exhibit, create_case
     from evidence_store.models import Exhibit
     from evidence_store.runs import RunContext
@@ -256,11 +256,11 @@ def test_integrity_mismatch_marks_results_untrusted(db, sample_image, tmp_path, 
     create_case(db, "CASE-I", actor=("alice", "examiner"))
     exhibit = add_exhibit(db, "CASE-I", "EX-1", str(image), "alice")
     ctx = RunContext()
-    stages.register(db, exhibit.id, ctx)
+    volumes.register(db, exhibit.id, ctx)
     with open(image, "r+b") as handle:            # the evidence changes under the pipeline
         handle.seek(60 * 1024 * 1024)
         handle.write(b"changed")
-    summary = stages.finalize(db, exhibit.id, ctx)
+    summary = finish.finalize(db, exhibit.id, ctx)
     assert summary["results_trusted"] is False
     check = [r for r in rows(db, "CASE-I") if r["action"] == "integrity-check"][-1]
     assert check["hash_match"] is False and check["hash_before"] != check["hash_after"]

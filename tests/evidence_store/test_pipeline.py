@@ -6,7 +6,7 @@ import os
 
 from sqlalchemy import func, select
 
-from evidence_store import stages
+from evidence_store.stages.content import plan_batches
 from evidence_store.intake import add_exhibit, create_case
 from evidence_store.models import Exhibit, FileEntry, ProcessingRun, ProcessingWarning, Volume
 from evidence_store.pipeline import process_exhibit
@@ -69,15 +69,10 @@ def test_rerunning_every_stage_adds_no_rows(db, sample_image):
     # same run context (an Airflow retry) and a new one (a second CLI run)
     ctx = RunContext()
     for _ in range(2):
-        stages.register(db, exhibit.id, ctx)
-        for volume_id in stages.scan(db, exhibit.id, ctx):
-            stages.walk(db, volume_id, ctx)
-        with db.session() as session:  # force re-hashing too
+        with db.session() as session:  # force re-reading the content too
             session.execute(FileEntry.__table__.update().values(hash_status="pending").where(
                 FileEntry.has_content.is_(True)))
-        for id_range in stages.plan_batches(db, exhibit.id):
-            stages.hash_batch(db, exhibit.id, id_range, ctx)
-        stages.finalize(db, exhibit.id, ctx)
+        process_exhibit(db, exhibit.id, ctx=ctx)
     _add(db, sample_image.path)  # re-adding the same image is a no-op
     second = (_snapshot(db, FileEntry, FILE_COLUMNS), _snapshot(db, Volume, ("locator", "walk_status", "entry_count")),
               _snapshot(db, ProcessingWarning, ("stage", "message")))
@@ -93,7 +88,7 @@ def test_plan_batches_stays_under_max_map_length(db, sample_image):
     process_exhibit(db, exhibit.id)
     with db.session() as session:
         ids = sorted(session.scalars(select(FileEntry.id).where(FileEntry.has_content.is_(True))))
-    batches = stages.plan_batches(db, exhibit.id, max_batches=4, min_batch=3)
+    batches = plan_batches(db, exhibit.id, max_batches=4, min_batch=3)
     assert 1 <= len(batches) <= 4
     covered = [i for i in ids if any(lo <= i <= hi for lo, hi in batches)]
     assert covered == ids                                   # every readable entry in exactly one range

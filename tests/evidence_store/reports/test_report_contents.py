@@ -57,7 +57,7 @@ def test_the_report_states_what_iso_17025_asks_for(demo_case):
     for name in ("dfvfs", "pytsk3", "libmagic", "tsk"):
         expected.append(f"{name} {library_versions()[name]}")
     expected += [f"carver {name} version {version}" for name, version in carver_versions().items()]
-    for stage in ("intake", "scan", "walk", "hash", "plan-carving", "carve", "match", "finalize"):
+    for stage in ("intake", "scan", "walk", "content", "carve", "match-carved", "finalize"):
         assert re.search(rf"\b{re.escape(stage)} \d+ success", text), f"stage {stage} not listed"
     compact = re.sub(r"\s+", "", text)            # a hash wrapped over two lines of a cell reads whole
     missing = [item for item in expected if item not in text and not (_hex(item) and item in compact)]

@@ -1,0 +1,150 @@
+"""The content stage: every data stream read once (forensics.content), per batch of entries.
+
+The same chunks give MD5/SHA-1/SHA-256, the type and the extension check, TLSH, YARA and PDQ;
+hash sets are looked up as soon as the digests are known, so known-good content can skip the
+content matchers (``--skip-known-good``) and content already examined in the case is not examined
+again (its results are attached to the new entry). ``run_carved`` passes the carved objects
+through the same machinery, reading them from the artifact store.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from evidence_store.db import Database
+from evidence_store.matching import Knowledge, Subject, prepared, write
+from evidence_store.models import CarvedObjectRow, Exhibit, FileEntry
+from evidence_store.runs import RunContext, stage_run
+from evidence_store.stages.options import StageOptions
+from evidence_store.store import id_ranges
+
+MAX_BATCHES = 256          # far below Airflow's max_map_length (1024 by default)
+MIN_BATCH = 500
+COMMIT = 200
+
+
+def plan_batches(db: Database, exhibit_id: int, ctx: RunContext | None = None, options: StageOptions | None = None,
+                 *, max_batches: int = MAX_BATCHES, min_batch: int = MIN_BATCH) -> list[list[int]]:
+    """Splits the exhibit's readable entries into at most ``max_batches`` id ranges."""
+    with db.session() as session:
+        total = session.scalar(select(func.count()).select_from(FileEntry).where(
+            FileEntry.exhibit_id == exhibit_id, FileEntry.has_content.is_(True))) or 0
+        if total == 0:
+            return []
+        buckets = max(1, min(max_batches, -(-total // min_batch)))
+        return id_ranges(session, FileEntry.id, FileEntry.exhibit_id == exhibit_id,
+                         FileEntry.has_content.is_(True), buckets=buckets)
+
+
+def _parameters(options: StageOptions, knowledge: Knowledge | None, **extra) -> dict:
+    params = {**extra, "match": options.match, "skip_known_good": options.skip_known_good}
+    if knowledge is not None:
+        params.update(knowledge.parameters())
+    return params
+
+
+def run_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,
+              options: StageOptions) -> int:
+    """Reads, digests, types and matches every entry with first <= id <= last not yet done."""
+    from forensics.reader import StreamReader
+
+    lo, hi = int(id_range[0]), int(id_range[1])
+    knowledge = prepared(db, options) if options.match else None
+    with db.session() as session:
+        case_id = session.get(Exhibit, exhibit_id).case_id
+        query = select(FileEntry.id, FileEntry.locator, FileEntry.path, FileEntry.volume_id, FileEntry.size).where(
+            FileEntry.exhibit_id == exhibit_id, FileEntry.id.between(lo, hi), FileEntry.has_content.is_(True))
+        if knowledge is not None:
+            query = query.where((FileEntry.hash_status != "hashed") | (FileEntry.match_status != knowledge.digest))
+        else:
+            query = query.where(FileEntry.hash_status != "hashed")
+        todo = session.execute(query.order_by(FileEntry.id)).all()
+    recorded = 0
+    with stage_run(db, ctx, "content", case_id=case_id, exhibit_id=exhibit_id, key_parts=(
+            lo, hi, knowledge.digest if knowledge else "digests"),
+            parameters=_parameters(options, knowledge, first_id=lo, last_id=hi)) as run:
+        reader = StreamReader(options.credentials)
+        examiner = knowledge.examiner if knowledge else _plain_examiner()
+        for start in range(0, len(todo), COMMIT):
+            subjects = [Subject("file", r.id, r.path, r.size, r.volume_id) for r in todo[start:start + COMMIT]]
+            locators = {r.id: r.locator for r in todo[start:start + COMMIT]}
+            with db.reading() as session:               # reads outside any write transaction
+                for subject in subjects:
+                    _examine(session, subject, reader.chunks(locators[subject.id]), examiner, knowledge, case_id,
+                             options)
+            with db.session() as session:
+                recorded += write(session, exhibit_id, run.id, subjects, knowledge)
+    return recorded
+
+
+def run_carved(db: Database, exhibit_id: int, item: None, ctx: RunContext, options: StageOptions) -> int:
+    """The carved objects not matched against the current knowledge yet, read from the artifact store."""
+    if not options.match:
+        return 0
+    knowledge = prepared(db, options)
+    with db.session() as session:
+        case_id = session.get(Exhibit, exhibit_id).case_id
+        todo = session.execute(select(CarvedObjectRow.id, CarvedObjectRow.extension, CarvedObjectRow.artifact_path,
+                                      CarvedObjectRow.size).where(
+            CarvedObjectRow.exhibit_id == exhibit_id, CarvedObjectRow.match_status != knowledge.digest)
+            .order_by(CarvedObjectRow.id)).all()
+    recorded = 0
+    with stage_run(db, ctx, "match-carved", case_id=case_id, exhibit_id=exhibit_id, key_parts=(knowledge.digest,),
+                   parameters=_parameters(options, knowledge)) as run:
+        for start in range(0, len(todo), COMMIT):
+            rows = todo[start:start + COMMIT]
+            subjects = [Subject("carved", r.id, f"carved/{r.id}.{r.extension}", r.size) for r in rows]
+            paths = {r.id: r.artifact_path for r in rows}
+            with db.reading() as session:
+                for subject in subjects:
+                    _examine(session, subject, _artifact(paths[subject.id]), knowledge.examiner, knowledge, case_id,
+                             options)
+            with db.session() as session:
+                recorded += write(session, exhibit_id, run.id, subjects, knowledge)
+    return recorded
+
+
+def _examine(session: Session, subject: Subject, chunks: Iterator[bytes], examiner, knowledge: Knowledge | None,
+             case_id: int, options: StageOptions) -> None:
+    from forensics.errors import ItemError
+
+    def decide(digests) -> bool:
+        subject.digests = digests
+        if knowledge is None:
+            return False
+        subject.findings = knowledge.lookup(session, digests)
+        subject.reused = knowledge.reuse(session, case_id, subject)
+        if subject.reused is not None:
+            return False
+        if options.skip_known_good and any(f["known"] == "known-good" for f in subject.findings):
+            subject.skipped = True
+            return False
+        return True
+
+    try:
+        subject.examined = examiner.examine(chunks, subject.path, decide)
+    except ItemError as exc:
+        subject.error = str(exc)
+        return
+    if knowledge is not None and subject.examined.matched:
+        subject.problems = knowledge.content_findings(session, subject)
+        knowledge.remember(subject)
+
+
+def _artifact(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        yield from iter(lambda: handle.read(1 << 20), b"")
+
+
+_PLAIN: list = []
+
+
+def _plain_examiner():
+    """Digests and type only (processing without matching)."""
+    from forensics.content import Examiner
+
+    if not _PLAIN:
+        _PLAIN.append(Examiner(tlsh=False))
+    return _PLAIN[0]

@@ -1,0 +1,52 @@
+"""What an examiner chooses for one processing run (CLI flags, DAG params), in one place.
+
+Recorded in every run's parameters (``recorded()``; credentials by kind only, never the secret).
+Matching limits default from the environment so Airflow workers share them:
+FORENSICS_YARA_TIMEOUT (seconds per file), FORENSICS_YARA_SIZE_CAP (bytes kept in memory for one
+scan; larger content is spooled to disk and still scanned), FORENSICS_PDQ_RADIUS,
+FORENSICS_PDQ_MIN_QUALITY.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+
+
+def _env(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    credentials: tuple[tuple[str, str], ...] = ()
+    carve: bool = True
+    slack: bool = False
+    match: bool = True
+    skip_known_good: bool = False
+    report: bool = False
+    report_format: str = "pdf"
+    examiner: str | None = None
+    yara_timeout: int = field(default_factory=lambda: _env("FORENSICS_YARA_TIMEOUT", 60))
+    yara_size_cap: int = field(default_factory=lambda: _env("FORENSICS_YARA_SIZE_CAP", 128 << 20))
+    pdq_radius: int = field(default_factory=lambda: _env("FORENSICS_PDQ_RADIUS", 31))
+    pdq_min_quality: int = field(default_factory=lambda: _env("FORENSICS_PDQ_MIN_QUALITY", 50))
+
+    MATCHING = ("yara_timeout", "yara_size_cap", "pdq_radius", "pdq_min_quality", "skip_known_good")
+
+    def recorded(self) -> dict:
+        values = asdict(self)
+        values["credentials"] = [kind for kind, _ in self.credentials]
+        return values
+
+    def matching(self) -> dict:
+        """The options that change what matching finds (part of the knowledge digest)."""
+        return {name: getattr(self, name) for name in self.MATCHING}
+
+    @classmethod
+    def from_params(cls, params: dict) -> StageOptions:
+        """From an Airflow run's params (unknown keys ignored, credentials as [kind, value] pairs)."""
+        known = {f.name for f in fields(cls)}
+        given = {k: v for k, v in params.items() if k in known and v is not None and v != ""}
+        if "credentials" in given:
+            given["credentials"] = tuple((str(kind), str(value)) for kind, value in given["credentials"])
+        return cls(**given)

@@ -1,0 +1,198 @@
+"""One read per data stream: the same chunks feed the digests, the type, TLSH, YARA and PDQ.
+
+A stream is read once from the evidence. As the chunks arrive, MD5, SHA-1 and SHA-256 are
+updated; the first 256 KiB give the type (libmagic, cached by the head's digest); TLSH is
+updated for content that is not an image; and the bytes are kept for the content matchers only
+when one needs them (YARA rules exist; PDQ for images): in memory up to ``memory_cap``, beyond
+it in a spool file that libyara maps and Pillow opens, so a large file is scanned too instead of
+being skipped. When the digests are known, the caller's ``decide`` says whether the matchers run
+at all (known-good content may be skipped; content already examined is reused by the caller).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import posixpath
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from forensics.errors import ItemError
+from forensics.filetype import TypeIdentifier, extension_mismatch
+from forensics.matchers.errors import MatcherItemError
+from forensics.matchers.models import PdqDigest, TlshDigest, YaraOutcome
+
+MAGIC_BYTES = 256 * 1024
+DEFAULT_MEMORY_CAP = 128 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Digests:
+    """What is known once the stream has been read: enough to look it up in hash sets."""
+
+    size: int
+    md5: str
+    sha1: str
+    sha256: str
+    mime: str
+    description: str
+    extension_mismatch: bool
+
+
+@dataclass(frozen=True)
+class Examined:
+    digests: Digests
+    tlsh: TlshDigest | None
+    pdq: PdqDigest | None
+    yara: tuple[tuple[str, YaraOutcome], ...]     # (rule set key, outcome), one per prepared rule set
+    problems: tuple[str, ...]                     # item-level problems (PDQ decode, TLSH)
+    matched: bool                                 # the content matchers ran
+
+
+class Examiner:
+    """Prepared once per worker: the type identifier, the YARA scanners and the PDQ hasher."""
+
+    def __init__(self, types: TypeIdentifier | None = None, scanners: Sequence[tuple[str, object]] = (),
+                 pdq=None, *, tlsh: bool = True, memory_cap: int = DEFAULT_MEMORY_CAP,
+                 spool_dir: str | None = None) -> None:
+        self.types = types or TypeIdentifier()
+        self.scanners = list(scanners)
+        self.pdq = pdq
+        self.tlsh = tlsh
+        self.memory_cap = memory_cap
+        self.spool_dir = spool_dir
+
+    def examine(self, chunks: Iterable[bytes], path: str,
+                decide: Callable[[Digests], bool] | None = None) -> Examined:
+        """Reads ``chunks`` once. ``decide(digests)`` -> run the content matchers? (default: yes).
+
+        Raises :class:`ItemError` when the stream cannot be read (nothing is recorded for it then).
+        """
+        md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
+        head, size = bytearray(), 0
+        kind: tuple[str, str] | None = None
+        keep = bool(self.scanners)
+        body = _Body(self.memory_cap, self.spool_dir)
+        tlsh_state = None
+        try:
+            for data in chunks:
+                if not data:
+                    continue
+                md5.update(data)
+                sha1.update(data)
+                sha256.update(data)
+                size += len(data)
+                if kind is None:
+                    head += data
+                    if len(head) < MAGIC_BYTES:
+                        continue
+                    kind = self.types.identify_head(bytes(head[:MAGIC_BYTES]))
+                    keep, tlsh_state = self._start(kind, keep)
+                    data, head = bytes(head), bytearray()
+                if keep:
+                    body.add(data)
+                if tlsh_state is not None:
+                    tlsh_state.update(data)
+            if kind is None:                              # shorter than the head: everything is in it
+                kind = self.types.identify_head(bytes(head)) if head else ("inode/x-empty", "empty")
+                keep, tlsh_state = self._start(kind, keep)
+                if keep:
+                    body.add(bytes(head))
+                if tlsh_state is not None and head:
+                    tlsh_state.update(bytes(head))
+            digests = Digests(size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), kind[0], kind[1],
+                              extension_mismatch(posixpath.basename(path), kind[0]))
+            tlsh = _tlsh_final(tlsh_state, size)
+            if decide is not None and not decide(digests):
+                return Examined(digests, tlsh, None, (), (), False)
+            body.finish()
+            return self._match(digests, body, path, tlsh)
+        except (OSError, RuntimeError) as exc:
+            raise ItemError(f"read failed after {size} bytes: {exc}") from exc
+        finally:
+            body.close()
+
+    def _start(self, kind: tuple[str, str], keep: bool):
+        image = kind[0].startswith("image/")
+        keep = keep or (image and self.pdq is not None)
+        tlsh_state = None
+        if self.tlsh and not image:
+            import tlsh
+
+            tlsh_state = tlsh.Tlsh()
+        return keep, tlsh_state
+
+    def _match(self, digests: Digests, body: _Body, path: str, tlsh: TlshDigest | None) -> Examined:
+        from forensics.matchers.yara_rules import externals_for
+
+        problems: list[str] = []
+        outcomes = []
+        externals = externals_for(path, digests.mime)
+        for key, scanner in self.scanners:
+            outcome = scanner.scan_path(body.path, externals) if body.path else \
+                scanner.scan_bytes(body.data(), externals)
+            outcomes.append((key, outcome))
+        pdq = None
+        if self.pdq is not None and digests.mime.startswith("image/"):
+            try:
+                pdq = self.pdq.digest(body.path or body.data())
+            except MatcherItemError as exc:
+                problems.append(f"PDQ: {exc}")
+        return Examined(digests, tlsh, pdq, tuple(outcomes), tuple(problems), True)
+
+
+class _Body:
+    """The stream's bytes while the matchers need them: memory first, a spool file past the cap."""
+
+    def __init__(self, memory_cap: int, spool_dir: str | None) -> None:
+        self._memory = bytearray()
+        self._cap, self._dir = memory_cap, spool_dir
+        self._file = None
+        self.path: str | None = None
+
+    def add(self, data: bytes) -> None:
+        if self._file is None and len(self._memory) + len(data) <= self._cap:
+            self._memory += data
+            return
+        if self._file is None:
+            handle, self.path = tempfile.mkstemp(prefix="forensics-spool-", dir=self._dir)
+            self._file = os.fdopen(handle, "wb")
+            self._file.write(self._memory)
+            self._memory = bytearray()
+        self._file.write(data)
+
+    def data(self) -> bytes:
+        return bytes(self._memory)
+
+    def finish(self) -> None:
+        """Everything is written: the spool file is complete for libyara and Pillow to open."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self.path:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+            self.path = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _tlsh_final(state, size: int) -> TlshDigest | None:
+    from forensics.matchers.tlsh_digest import MIN_SIZE
+
+    if state is None or size < MIN_SIZE:
+        return None
+    state.final()
+    try:
+        digest = state.hexdigest()
+    except ValueError:                    # "not enough variation in input"
+        return None
+    return TlshDigest(digest=digest, size=size) if digest and digest != "TNULL" else None
