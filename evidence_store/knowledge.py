@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 import forensics
 from evidence_store.custody.ledger import Event, append, default_actor
@@ -17,7 +17,6 @@ from evidence_store.db import Database, data_dir
 from evidence_store.models import HashSet, HashSetEntry, RuleSet
 from evidence_store.store import StoreError
 
-IMPORT_BATCH = 20_000
 KINDS = ("known-good", "known-bad")
 
 
@@ -69,9 +68,10 @@ def import_hashset(db: Database, path: str, name: str, kind: str, *, fmt: str | 
                    version: str | None = None, category: str | None = None,
                    actor: tuple[str, str] | None = None, tick: Callable[[int], None] | None = None,
                    warn: Callable[[str], None] | None = None) -> HashSet:
-    """Streams a hash-set file into the database; PDQ values also go into an on-disk index."""
-    from forensics.matchers.hashsets import PARSER_VERSION, detect_format, read_hashset
-    from forensics.matchers.models import HashSetWarning
+    """Streams a hash-set file into the database in one bulk load (evidence_store/hashset_load.py);
+    PDQ values also go into an on-disk index."""
+    from evidence_store import hashset_load
+    from forensics.matchers.hashsets import PARSER_VERSION, detect_format
 
     if kind not in KINDS:
         raise StoreError(f"hash set kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -91,40 +91,21 @@ def import_hashset(db: Database, path: str, name: str, kind: str, *, fmt: str | 
         session.add(row)
         session.flush()
         hashset_id = row.id
-    entries, pdq, batch = 0, [], []
-
-    def flush() -> None:
-        nonlocal batch
-        if batch:
-            with db.session() as session:
-                session.execute(insert(HashSetEntry), batch)
-            if tick:
-                tick(len(batch))
-            batch = []
-
-    for item in read_hashset(source, fmt):
-        if isinstance(item, HashSetWarning):
-            if warn:
-                warn(f"line {item.line}: {item.message}")
-            continue
-        entries += 1
-        batch.append({"hashset_id": hashset_id, "md5": item.md5, "sha1": item.sha1, "sha256": item.sha256,
-                      "pdq": item.pdq, "category": item.category or category, "name": item.name,
-                      "size": item.size, "reference": item.reference})
-        if item.pdq:
-            pdq.append((entries, item.pdq))
-        if len(batch) >= IMPORT_BATCH:
-            flush()
-    flush()
+    try:
+        entries, pdq = hashset_load.load(db, hashset_id, source, fmt, default_category=category, tick=tick, warn=warn)
+    except BaseException:
+        with db.session() as session:             # the set is whole or absent: no row without its entries
+            session.delete(session.get(HashSet, hashset_id))
+        raise
     index_path = _build_pdq_index(db, name, version, hashset_id) if pdq else None
     with db.session() as session:
         row = session.get(HashSet, hashset_id)
-        row.entries, row.pdq_entries, row.pdq_index_path = entries, len(pdq), index_path
+        row.entries, row.pdq_entries, row.pdq_index_path = entries, pdq, index_path
         append(session, Event(action="hashset-import", actor=actor[0], actor_role=actor[1],
                               tool_name=forensics.TOOL_NAME, tool_version=f"{forensics.__version__}/parser-{PARSER_VERSION}",
                               idempotency_key=f"hashset-import:{name}:{version}:{content_sha256}",
                               details={"name": name, "version": version, "kind": kind, "format": fmt,
-                                       "sha256": content_sha256, "entries": entries, "pdq": len(pdq),
+                                       "sha256": content_sha256, "entries": entries, "pdq": pdq,
                                        "file": str(source)}))
         return row
 

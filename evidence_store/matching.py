@@ -95,6 +95,10 @@ class Knowledge:
                            sorted((h.sha256, h.kind) for h in self.hashsets.values()),
                            options.matching(), self.versions)[:16]
         self.identity = identity(db)
+        mark = "?" if db.dialect == "sqlite" else "%s"
+        self._lookup_sql = " UNION ALL ".join(
+            f"SELECT '{algorithm}', id, hashset_id, category, name, size, reference FROM hashset_entries "
+            f"WHERE {algorithm} = {mark}" for algorithm in ("md5", "sha1", "sha256")) + " ORDER BY 1, 2"
         self._seen: OrderedDict[tuple, Reused] = OrderedDict()
 
     def parameters(self) -> dict[str, Any]:
@@ -105,22 +109,30 @@ class Knowledge:
 
     # --- hash sets ---------------------------------------------------------------------------------------
     def lookup(self, session: Session, digests) -> list[dict[str, Any]]:
-        """Hash-set findings for one stream, by MD5, SHA-1 and SHA-256 (three indexed lookups)."""
+        """Hash-set findings for one stream, by MD5, SHA-1 and SHA-256: one statement of three indexed
+        probes, sent as driver SQL (this runs once per stream; building a Core select each time cost
+        more than the probes)."""
+        if not self.hashsets:
+            return []
+        cursor = session.connection().connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(self._lookup_sql, (digests.md5, digests.sha1, digests.sha256))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
         found = []
-        for algorithm in ("md5", "sha1", "sha256"):
+        for algorithm, entry_id, hashset_id, category, name, size, reference in rows:
+            hashset = self.hashsets.get(hashset_id)
+            if hashset is None:
+                continue
             value = getattr(digests, algorithm)
-            column = getattr(HashSetEntry, algorithm)
-            for entry in session.scalars(select(HashSetEntry).where(column == value)):
-                hashset = self.hashsets.get(entry.hashset_id)
-                if hashset is None:
-                    continue
-                found.append(dict(
-                    matcher="hashset", matcher_version="hashset-lookup/1", engine_versions={},
-                    set_name=hashset.name, set_version=hashset.version, set_sha256=hashset.sha256,
-                    outcome="match", rule=algorithm, category=entry.category, known=hashset.kind,
-                    detail={"entry_id": entry.id, "name": entry.name, "size": entry.size,
-                            "reference": entry.reference, "matched_on": algorithm, "value": value},
-                    key=_key("hashset", hashset.id, entry.id, algorithm)))
+            found.append(dict(
+                matcher="hashset", matcher_version="hashset-lookup/1", engine_versions={},
+                set_name=hashset.name, set_version=hashset.version, set_sha256=hashset.sha256,
+                outcome="match", rule=algorithm, category=category, known=hashset.kind,
+                detail={"entry_id": entry_id, "name": name, "size": size,
+                        "reference": reference, "matched_on": algorithm, "value": value},
+                key=_key("hashset", hashset.id, entry_id, algorithm)))
         return found
 
     # --- equal content examined once ----------------------------------------------------------------------

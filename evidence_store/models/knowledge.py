@@ -7,11 +7,13 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from evidence_store.models.base import (
@@ -59,13 +61,27 @@ class HashSet(Base):
     created_at: Mapped[created]
 
 
+def _hex(length: int):
+    """Lower-case hex compared byte by byte: the "C" collation on PostgreSQL (a locale's collation
+    makes every comparison of an NSRL-sized index build a strcoll call; SQLite compares bytes already)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+def _present(column: str) -> Index:
+    """Indexed only where present: a list gives one hash per row, so the other two indexes stay empty
+    (``column = value`` implies ``IS NOT NULL``; both databases use a partial index for it)."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(f"ix_hashset_entries_{column}", column, sqlite_where=where, postgresql_where=where)
+
+
 class HashSetEntry(Base):
     __tablename__ = "hashset_entries"
+    __table_args__ = (_present("md5"), _present("sha1"), _present("sha256"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     hashset_id: Mapped[int] = mapped_column(ForeignKey("hashsets.id"))
-    md5: Mapped[md5hex] = mapped_column(index=True)
-    sha1: Mapped[sha1hex] = mapped_column(index=True)
-    sha256: Mapped[sha256hex] = mapped_column(index=True)
+    md5: Mapped[md5hex] = mapped_column(_hex(32))
+    sha1: Mapped[sha1hex] = mapped_column(_hex(40))
+    sha256: Mapped[sha256hex] = mapped_column(_hex(64))
     pdq: Mapped[Optional[str]] = mapped_column(String(64))
     category: Mapped[Optional[str]] = mapped_column(String(200))
     name: Mapped[Optional[str]] = mapped_column(Text)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from forensics.matchers.errors import HashSetFormatError
+from forensics.matchers.models import HashSetWarning
 from forensics.matchers.hashsets._common import Parsed, open_text
 from forensics.matchers.hashsets.lists import parse_list_line, read_hash_list, read_hashdeep, read_pdq_list
 from forensics.matchers.hashsets.rdsv3 import is_rdsv3, read_rdsv3, read_rdsv3_packages
@@ -34,8 +35,12 @@ FORMATS: dict[str, Callable[..., Iterator[Parsed]]] = {
 }
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
-__all__ = ["FORMATS", "PARSER_VERSION", "detect_format", "read_hashset", "read_hashkeeper_descriptor",
-           "read_rdsv3_packages"]
+__all__ = ["FORMATS", "PARSER_VERSION", "ROW", "detect_format", "read_hashset", "read_rows",
+           "read_hashkeeper_descriptor", "read_rdsv3_packages"]
+
+# A row as the bulk importer writes it (read_rows); the same fields as HashSetEntry but photodna.
+ROW = ("md5", "sha1", "sha256", "pdq", "category", "name", "size", "reference")
+Row = tuple
 
 
 def detect_format(path: str | Path) -> str:
@@ -79,3 +84,22 @@ def read_hashset(path: str | Path, fmt: str | None = None, **options) -> Iterato
     if name not in FORMATS:
         raise HashSetFormatError(f"unknown hash-set format {name!r}; one of {sorted(FORMATS)}")
     return FORMATS[name](path, **options)
+
+
+def read_rows(path: str | Path, fmt: str | None = None, **options) -> Iterator[Row | HashSetWarning]:
+    """What ``read_hashset`` yields, as ``ROW`` tuples: the bulk importer's input (tens of millions).
+
+    Hash lists and NSRL RDSv3 have a fast path (no entry object per line); the answers are the
+    same as ``read_hashset``'s (tests/forensics/matchers compare them).
+    """
+    from forensics.matchers.hashsets.lists import rows_hash_list
+    from forensics.matchers.hashsets.rdsv3 import rows_rdsv3
+
+    name = fmt or detect_format(path)
+    if name == "hash-list":
+        return rows_hash_list(path)
+    if name == "nsrl-rdsv3":
+        return rows_rdsv3(path, **options)
+    return (item if isinstance(item, HashSetWarning) else
+            (item.md5, item.sha1, item.sha256, item.pdq, item.category, item.name, item.size, item.reference)
+            for item in read_hashset(path, name, **options))

@@ -1,0 +1,164 @@
+"""The bulk hash-set load writes exactly what the parsers read (fast paths and slow), on SQLite and
+PostgreSQL, in one transaction, and lookups use the partial indexes afterwards."""
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pytest
+from sqlalchemy import select
+
+from evidence_store import hashset_load
+from evidence_store.knowledge import import_hashset
+from evidence_store.models import HashSet, HashSetEntry
+from forensics.matchers.hashsets import ROW, bulk, read_hashset, read_rows
+from forensics.matchers.models import HashSetWarning
+from tests.conftest import CORPUS
+
+SAMPLES = "hashsets/hashdeep-repo/"
+ACTOR = ("tester", "technician")
+
+
+def _expected(path, fmt, category=None, **options):
+    rows = []
+    for item in read_hashset(path, fmt, **options):
+        if isinstance(item, HashSetWarning):
+            continue
+        rows.append((item.md5, item.sha1, item.sha256, item.pdq, item.category or category, item.name, item.size,
+                     item.reference))
+    return sorted(rows, key=repr)
+
+
+def _stored(db, name):
+    with db.session() as session:
+        set_id = session.scalar(select(HashSet.id).where(HashSet.name == name))
+        rows = session.execute(select(*[getattr(HashSetEntry, f) for f in ROW])
+                               .where(HashSetEntry.hashset_id == set_id)).all()
+    return sorted((tuple(r) for r in rows), key=repr)
+
+
+def _list_with_every_kind_of_line(path):
+    lines = [f"{hashlib.md5(str(i).encode()).hexdigest()}  dir/file {i}.txt" for i in range(300)]
+    lines += [
+        "# a comment",
+        "",
+        f"{hashlib.sha1(b'x').hexdigest()} *binary.exe",
+        f"{hashlib.sha256(b'y').hexdigest().upper()}  UPPER.TXT",               # upper-case hex
+        f"\\{hashlib.md5(b'z').hexdigest()}  line\\nbreak\\\\slash",             # coreutils escaped name
+        f"MD5 (bsd style.txt) = {hashlib.md5(b'bsd').hexdigest()}",
+        f"1234  {hashlib.md5(b'sized').hexdigest()}  sized.bin",                 # md5deep -z
+        f"{hashlib.md5(b'tab').hexdigest()}  tab\there",                         # a tab in a name
+        hashlib.md5(b"bare").hexdigest(),                                        # no name
+        "not a hash line at all",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _clean_list(path, count=5000, algorithm=hashlib.sha1):
+    path.write_text("".join(f"{algorithm(str(i).encode()).hexdigest()}  lib{i}.so\n" for i in range(count)))
+    return path
+
+
+def _rdsv3(path, good=400):
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE FILE (sha256 VARCHAR, sha1 VARCHAR, md5 VARCHAR, crc32 VARCHAR, "
+                       "file_name VARCHAR, file_size INTEGER, package_id INTEGER)")
+    rows = [(hashlib.sha256(str(i).encode()).hexdigest().upper(), hashlib.sha1(str(i).encode()).hexdigest().upper(),
+             hashlib.md5(str(i).encode()).hexdigest().upper(), "0", f"name\t{i}.dll" if i % 50 == 0 else f"f{i}.dll",
+             i, 100 + i % 3) for i in range(good)]
+    rows.append(("short", hashlib.sha1(b"a").hexdigest(), hashlib.md5(b"a").hexdigest(), "0", "bad.dll", 1, 1))
+    rows.append((" " + hashlib.sha256(b"b").hexdigest() + " ", hashlib.sha1(b"b").hexdigest(),
+                 hashlib.md5(b"b").hexdigest(), "0", "padded.dll", 2, 2))        # whitespace: cleaned, kept
+    rows.append((hashlib.sha256(b"c").hexdigest(), hashlib.sha1(b"c").hexdigest(), hashlib.md5(b"c").hexdigest(),
+                 "0", None, None, None))                                       # no name, size or package
+    connection.executemany("INSERT INTO FILE VALUES (?,?,?,?,?,?,?)", rows)
+    connection.commit()
+    connection.close()
+    return path
+
+
+@pytest.mark.parametrize("in_process", [False, True], ids=["inline", "second-process"])
+def test_every_format_loads_what_the_parser_reads(db, tmp_path, monkeypatch, in_process):
+    if in_process:        # small files too: the second process is what large files use on PostgreSQL
+        monkeypatch.setattr(hashset_load, "IN_PROCESS_BYTES", 0)
+    sources = [(_list_with_every_kind_of_line(tmp_path / "mixed.txt"), "hash-list", None),
+               (_clean_list(tmp_path / "clean.txt"), "hash-list", "lab-tools"),   # the fast path, with a category
+               (_rdsv3(tmp_path / "RDS_2026.03.1_minimal.db"), "nsrl-rdsv3", None)]
+    for name, fmt in (("sample-hashes__hashdeep.txt", "hashdeep"), ("sample-hashes__nsrl__NSRL-2.0.txt", "nsrl-rds2"),
+                      ("sample-hashes__hashkeeper__Z00236.hsh", "hashkeeper")):
+        path = CORPUS / SAMPLES / name
+        if path.exists():
+            sources.append((path, fmt, None))
+    warnings = []
+    for number, (path, fmt, category) in enumerate(sources):
+        row = import_hashset(db, str(path), f"set-{number}", "known-good", fmt=fmt, category=category, actor=ACTOR,
+                             warn=warnings.append)
+        expected = _expected(path, fmt, category)
+        assert row.entries == len(expected), path
+        assert _stored(db, f"set-{number}") == expected, path
+    assert any("not a hash-list line: 'not a hash line at all'" in w for w in warnings)
+    assert any("FILE row 401" in w and "'short'" in w for w in warnings)          # rowid of the bad RDSv3 row
+
+
+def test_fast_paths_give_the_parsers_rows(tmp_path):
+    for path, fmt in ((_list_with_every_kind_of_line(tmp_path / "mixed.txt"), "hash-list"),
+                      (_clean_list(tmp_path / "clean.txt", algorithm=hashlib.sha256), "hash-list"),
+                      (_rdsv3(tmp_path / "rds.db"), "nsrl-rdsv3")):
+        slow = sorted((r for r in read_rows(path, fmt) if not isinstance(r, HashSetWarning)), key=repr)
+        fast = []
+        for piece in bulk.pieces(path, fmt, mode="rows", hashset_id=1):
+            if isinstance(piece, HashSetWarning):
+                continue
+            for fields, rows, count in piece:
+                assert len(rows) == count
+                for values in rows:
+                    row = [None] * len(ROW)
+                    for field, value in zip(fields, values):
+                        row[field] = value
+                    fast.append(tuple(row))
+        assert sorted(fast, key=repr) == slow == _expected(path, fmt)
+
+
+def test_copy_text_escapes_names_and_writes_nulls():
+    line = bulk._copy_line(7, (0, 5, 6))
+    assert line(("ab" * 16, "tab\there\\ and\nnewline", None)) == "7\t" + "ab" * 16 + "\ttab\\there\\\\ and\\nnewline\t\\N\n"
+
+
+def test_a_failed_import_leaves_nothing(db, tmp_path, monkeypatch):
+    path = _clean_list(tmp_path / "clean.txt", count=bulk.CHUNK + 10)
+    real = bulk.pieces
+
+    def failing(*args, **kwargs):          # the first piece is written, then the source fails
+        for piece in real(*args, **kwargs):
+            yield piece
+            raise OSError("disk went away")
+
+    monkeypatch.setattr(bulk, "pieces", failing)
+    with pytest.raises(OSError, match="disk went away"):
+        import_hashset(db, str(path), "broken", "known-good", actor=ACTOR)
+    with db.session() as session:
+        assert session.scalars(select(HashSet.id)).all() == []
+        assert session.scalars(select(HashSetEntry.id).limit(1)).all() == []
+    monkeypatch.setattr(bulk, "pieces", real)
+    row = import_hashset(db, str(path), "broken", "known-good", actor=ACTOR)   # and the same import works after
+    assert row.entries == bulk.CHUNK + 10
+
+
+def test_a_second_set_joins_the_first_and_lookups_find_both(db, tmp_path):
+    from evidence_store.matching import Knowledge
+    from evidence_store.stages.options import StageOptions
+    from forensics.content import Digests
+
+    first = _clean_list(tmp_path / "first.txt", count=3000, algorithm=hashlib.md5)
+    second = _rdsv3(tmp_path / "second.db")
+    import_hashset(db, str(first), "first", "known-good", actor=ACTOR)
+    import_hashset(db, str(second), "second", "known-bad", actor=ACTOR)     # into a table that holds rows
+    knowledge = Knowledge(db, StageOptions())
+    content = b"7"
+    digests = Digests(1, hashlib.md5(content).hexdigest(), hashlib.sha1(content).hexdigest(),
+                      hashlib.sha256(content).hexdigest(), "text/plain", "", False)
+    with db.reading() as session:
+        found = knowledge.lookup(session, digests)
+    assert sorted((f["set_name"], f["rule"]) for f in found) == [
+        ("first", "md5"), ("second", "md5"), ("second", "sha1"), ("second", "sha256")]
