@@ -1,11 +1,13 @@
-"""The benchmark's disk image: real files in an MBR disk with an ext4 and a FAT32 partition.
+"""The benchmark's disk image: real files in an MBR disk with ext4, FAT32 (and NTFS) partitions.
 
 Built without root and without mounting, the way ``forensics/sample.py`` builds the test
 images, only much larger and from files already on the machine: real files are staged
 (hard-linked, else copied) in two directory trees, ext4 is made with ``mke2fs -d``, FAT32
 with ``mkfs.vfat`` + ``mcopy -s``, a few files are then deleted on each (``debugfs rm``,
 ``mdel``) so deleted entries exist, ``sfdisk`` writes the partition table into the image
-file and each file system is copied in at its partition offset.
+file and each file system is copied in at its partition offset. With ``ntfs=True`` a third
+partition is NTFS: ``mkntfs -F`` on a plain file, filled through an ntfs-3g (FUSE) mount with
+``cp -a`` of its staged tree, a few files removed there (ntfs-3g has no unmounted mkdir or rm).
 
 The image and a JSON manifest beside it are cached in the work directory; a later run with
 the same parameters reuses them.
@@ -36,7 +38,9 @@ MIN_FAT32 = 48 * MIB                 # FAT32 needs >= 65525 clusters
 DEFAULT_SOURCES = ("/usr/share", "/usr/lib/python3*", "/usr/include", "/usr/lib")
 MAX_FILE = 32 * MIB                  # keeps one huge .so from eating a partition's budget
 MAX_REJECTS = 5000                   # consecutive files that fit nowhere: the disk is full
-DELETE_EXT4, DELETE_FAT = 6, 4
+DELETE_EXT4, DELETE_FAT, DELETE_NTFS = 6, 4, 4
+SHARES_WITH_NTFS = (0.4, 0.3)        # ext4, NTFS; the rest is FAT32
+MIN_NTFS = 16 * MIB
 TOOL_ENV = {"MTOOLS_SKIP_CHECK": "1", "LC_ALL": "C.UTF-8", "TZ": "UTC"}
 
 # Names every FAT/VFAT implementation takes as they are (no mangling, no rejection).
@@ -169,8 +173,9 @@ class _FatNames:
             self._seen.setdefault(prefix.lower(), prefix)
 
 
-def _select(roots: list[str], ext4: _Budget, fat: _Budget) -> None:
-    """Deterministic: sorted walks, each file to the emptier partition that takes it."""
+def _select(roots: list[str], *budgets: _Budget) -> None:
+    """Deterministic: sorted walks, each file to the emptiest partition that takes it (FAT32 only
+    names it stores unchanged)."""
     fat_names = _FatNames()
     seen_inodes: set[tuple[int, int]] = set()
     rejects = 0
@@ -179,19 +184,19 @@ def _select(roots: list[str], ext4: _Budget, fat: _Budget) -> None:
             continue
         rel = path.lstrip("/")
         placed = False
-        for budget in sorted((ext4, fat), key=lambda b: b.fill):
-            if budget is fat and not fat_names.accepts(rel):
+        for budget in sorted(budgets, key=lambda b: b.fill):
+            if budget.name == "fat32" and not fat_names.accepts(rel):
                 continue
             cost = budget.cost(rel, st.st_size)
             if budget.used + cost <= budget.capacity:
                 budget.add(path, rel, st.st_size, cost)
-                if budget is fat:
+                if budget.name == "fat32":
                     fat_names.add(rel)
                 seen_inodes.add((st.st_dev, st.st_ino))
                 placed = True
                 break
         rejects = 0 if placed else rejects + 1
-        if rejects >= MAX_REJECTS or max(b.capacity - b.used for b in (ext4, fat)) < 64 * 1024:
+        if rejects >= MAX_REJECTS or max(b.capacity - b.used for b in budgets) < 64 * 1024:
             break
 
 
@@ -268,6 +273,23 @@ def _build_fat(fs_image: Path, stage: Path, deleted: list[str]) -> list[str]:
     return [line for line in complaints if line.strip()]
 
 
+def _build_ntfs(fs_image: Path, stage: Path, hidden_sectors: int, deleted: list[str]) -> None:
+    """mkntfs on a plain file, then the staged tree copied in through an ntfs-3g mount."""
+    run_tool("mkntfs", "-F", "-Q", "-q", "-L", "BENCHNTFS", "-p", str(hidden_sectors), "-H", "255", "-S", "63",
+             str(fs_image))
+    mount = fs_image.with_suffix(".mnt")
+    mount.mkdir(exist_ok=True)
+    run_tool("ntfs-3g", str(fs_image), str(mount))
+    try:
+        for top in sorted(stage.iterdir()):
+            subprocess.run(["cp", "-a", "--no-preserve=ownership", str(top), str(mount)], check=True)
+        for rel in deleted:
+            (mount / rel).unlink()
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+        mount.rmdir()
+
+
 def _place(disk: Path, fs_image: Path, offset: int) -> None:
     """Copies a file system into the (sparse, zeroed) disk at `offset`, skipping zero chunks."""
     zero = bytes(MIB)
@@ -282,98 +304,119 @@ def _place(disk: Path, fs_image: Path, offset: int) -> None:
         os.fsync(dst.fileno())
 
 
-def _layout(size_gb: float) -> tuple[int, int, int]:
-    """(disk size, ext4 partition size, FAT32 partition size), all whole MiB, first MiB free."""
-    total = max(math.ceil(size_gb * (1 << 30) / MIB) * MIB, MIN_EXT4 + MIN_FAT32 + MIB)
-    ext4 = max(int((total - MIB) * EXT4_SHARE) // MIB * MIB, MIN_EXT4)
-    fat = max(total - MIB - ext4, MIN_FAT32)
-    return MIB + ext4 + fat, ext4, fat
+def _layout(size_gb: float, ntfs: bool = False) -> tuple[int, list[tuple[str, int]]]:
+    """(disk size, [(file system, partition size)]), all whole MiB, first MiB free."""
+    if not ntfs:
+        total = max(math.ceil(size_gb * (1 << 30) / MIB) * MIB, MIN_EXT4 + MIN_FAT32 + MIB)
+        ext4 = max(int((total - MIB) * EXT4_SHARE) // MIB * MIB, MIN_EXT4)
+        fat = max(total - MIB - ext4, MIN_FAT32)
+        return MIB + ext4 + fat, [("ext4", ext4), ("fat32", fat)]
+    total = max(math.ceil(size_gb * (1 << 30) / MIB) * MIB, MIN_EXT4 + MIN_NTFS + MIN_FAT32 + MIB)
+    ext4 = max(int((total - MIB) * SHARES_WITH_NTFS[0]) // MIB * MIB, MIN_EXT4)
+    ntfs_size = max(int((total - MIB) * SHARES_WITH_NTFS[1]) // MIB * MIB, MIN_NTFS)
+    fat = max(total - MIB - ext4 - ntfs_size, MIN_FAT32)
+    return MIB + ext4 + ntfs_size + fat, [("ext4", ext4), ("ntfs", ntfs_size), ("fat32", fat)]
 
 
-def image_paths(workdir: Path, size_gb: float) -> tuple[Path, Path]:
-    total, _, _ = _layout(size_gb)
-    stem = f"disk-{total // MIB}M"
+def image_paths(workdir: Path, size_gb: float, ntfs: bool = False) -> tuple[Path, Path]:
+    total, _ = _layout(size_gb, ntfs)
+    stem = f"disk-{total // MIB}M" + ("-ntfs" if ntfs else "")
     return workdir / f"{stem}.raw", workdir / f"{stem}.json"
 
 
-def parameters(size_gb: float) -> dict:
-    return {"builder_version": BUILDER_VERSION, "size_gb": size_gb, "sources": list(DEFAULT_SOURCES),
-            "ext4_share": EXT4_SHARE, "max_file": MAX_FILE}
+def parameters(size_gb: float, ntfs: bool = False) -> dict:
+    found = {"builder_version": BUILDER_VERSION, "size_gb": size_gb, "sources": list(DEFAULT_SOURCES),
+             "ext4_share": EXT4_SHARE, "max_file": MAX_FILE}
+    if ntfs:
+        found["ntfs_shares"] = list(SHARES_WITH_NTFS)
+    return found
 
 
-def ensure_image(workdir: Path, size_gb: float, *, rebuild: bool = False, keep: bool = False) -> dict:
+def ensure_image(workdir: Path, size_gb: float, *, rebuild: bool = False, keep: bool = False,
+                 ntfs: bool = False) -> dict:
     """Returns the manifest of a disk image for these parameters, building it when needed."""
-    disk, manifest_path = image_paths(workdir, size_gb)
+    disk, manifest_path = image_paths(workdir, size_gb, ntfs)
     if not rebuild and disk.exists() and manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("parameters") == parameters(size_gb) and disk.stat().st_size == manifest["size"]:
+        if manifest.get("parameters") == parameters(size_gb, ntfs) and disk.stat().st_size == manifest["size"]:
             log(f"reusing cached image {disk}")
             manifest["cached"] = True
             return manifest
-    return _build(workdir, size_gb, disk, manifest_path, keep)
+    return _build(workdir, size_gb, disk, manifest_path, keep, ntfs)
 
 
-def _build(workdir: Path, size_gb: float, disk: Path, manifest_path: Path, keep: bool) -> dict:
+def _build(workdir: Path, size_gb: float, disk: Path, manifest_path: Path, keep: bool, ntfs: bool = False) -> dict:
     started = time.perf_counter()
-    total, ext4_size, fat_size = _layout(size_gb)
+    total, layout = _layout(size_gb, ntfs)
     scratch = workdir / "build"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     manifest_path.unlink(missing_ok=True)
-    ext4_start, fat_start = MIB, MIB + ext4_size
-    ext4_img, fat_img = scratch / "p1.ext4", scratch / "p2.fat32"
+    starts, offset = {}, MIB
+    for fs, size in layout:
+        starts[fs], offset = offset, offset + size
+    sizes = dict(layout)
+    images = {fs: scratch / f"p{n}.{fs}" for n, (fs, _) in enumerate(layout, 1)}
 
-    _blank(fat_img, fat_size)  # first, so the cluster size is known when choosing files
-    run_tool("mkfs.vfat", "-F", "32", "-h", str(fat_start // SECTOR), "-n", "BENCHFAT", "-i", "0BE4C4E5",
-             str(fat_img))
-    cluster, fat_data = _fat_geometry(fat_img)
-    journal = _journal_mib(ext4_size) * MIB
-    ext4 = _Budget("ext4", int((ext4_size - journal) * 0.93) - 4 * MIB, EXT4_BLOCK, 256 + 64)
-    fat = _Budget("fat32", int(fat_data * 0.97), cluster, 96)
+    _blank(images["fat32"], sizes["fat32"])  # first, so the cluster size is known when choosing files
+    run_tool("mkfs.vfat", "-F", "32", "-h", str(starts["fat32"] // SECTOR), "-n", "BENCHFAT", "-i", "0BE4C4E5",
+             str(images["fat32"]))
+    cluster, fat_data = _fat_geometry(images["fat32"])
+    journal = _journal_mib(sizes["ext4"]) * MIB
+    budgets = {"ext4": _Budget("ext4", int((sizes["ext4"] - journal) * 0.93) - 4 * MIB, EXT4_BLOCK, 256 + 64),
+               "fat32": _Budget("fat32", int(fat_data * 0.97), cluster, 96)}
+    if ntfs:   # $MFT zone, log and metadata take ~12%; each file a 1 KiB MFT record plus index entries
+        budgets["ntfs"] = _Budget("ntfs", int(sizes["ntfs"] * 0.85) - 8 * MIB, 4096, 1024 + 160)
     roots = _source_roots(DEFAULT_SOURCES)
-    log(f"choosing files from {', '.join(roots)} (ext4 {ext4.capacity // MIB} MiB, "
-        f"FAT32 {fat.capacity // MIB} MiB, {cluster} B clusters)")
-    _select(roots, ext4, fat)
-    log(f"chosen: ext4 {len(ext4.files)} files / {ext4.data_bytes / MIB:.0f} MiB, "
-        f"FAT32 {len(fat.files)} files / {fat.data_bytes / MIB:.0f} MiB")
+    log(f"choosing files from {', '.join(roots)} ("
+        + ", ".join(f"{b.name} {b.capacity // MIB} MiB" for b in budgets.values()) + f", {cluster} B FAT clusters)")
+    _select(roots, *budgets.values())
+    log("chosen: " + ", ".join(f"{b.name} {len(b.files)} files / {b.data_bytes / MIB:.0f} MiB"
+                               for b in budgets.values()))
 
-    stage_ext4, stage_fat = scratch / "stage-ext4", scratch / "stage-fat"
-    staging = {_stage(ext4.files, stage_ext4), _stage(fat.files, stage_fat)}
-    deleted_ext4 = _pick_deletions(ext4.files, DELETE_EXT4)
-    deleted_fat = _pick_deletions(fat.files, DELETE_FAT)
+    stages = {fs: scratch / f"stage-{fs}" for fs in budgets}
+    staging = {_stage(budgets[fs].files, stages[fs]) for fs in budgets}
+    counts = {"ext4": DELETE_EXT4, "fat32": DELETE_FAT, "ntfs": DELETE_NTFS}
+    deleted = {fs: _pick_deletions(budgets[fs].files, counts[fs]) for fs in budgets}
     log(f"staged ({'/'.join(sorted(staging))}); mke2fs -d ...")
-    _build_ext4(ext4_img, stage_ext4, ext4, ext4_size, deleted_ext4)
+    _build_ext4(images["ext4"], stages["ext4"], budgets["ext4"], sizes["ext4"], deleted["ext4"])
     log("mcopy -s ...")
-    complaints = _build_fat(fat_img, stage_fat, deleted_fat)
+    complaints = _build_fat(images["fat32"], stages["fat32"], deleted["fat32"])
+    if ntfs:
+        log("mkntfs + ntfs-3g cp -a ...")
+        _blank(images["ntfs"], sizes["ntfs"])
+        _build_ntfs(images["ntfs"], stages["ntfs"], starts["ntfs"] // SECTOR, deleted["ntfs"])
 
     partial = disk.with_suffix(".raw.partial")
     _blank(partial, total)
+    kinds = {"ext4": "83", "fat32": "c", "ntfs": "7"}
     run_tool("sfdisk", "--quiet", "--no-reread", "--no-tell-kernel", "--wipe", "never", str(partial),
-             stdin=("label: dos\nlabel-id: 0x0be4c4e5\nunit: sectors\n\n"
-                    f"start={ext4_start // SECTOR}, size={ext4_size // SECTOR}, type=83\n"
-                    f"start={fat_start // SECTOR}, size={fat_size // SECTOR}, type=c\n"))
+             stdin="label: dos\nlabel-id: 0x0be4c4e5\nunit: sectors\n\n" + "".join(
+                 f"start={starts[fs] // SECTOR}, size={size // SECTOR}, type={kinds[fs]}\n" for fs, size in layout))
     log("copying file systems into the disk image ...")
-    _place(partial, ext4_img, ext4_start)
-    _place(partial, fat_img, fat_start)
+    for fs, _ in layout:
+        _place(partial, images[fs], starts[fs])
     partial.rename(disk)
     if not keep:
         shutil.rmtree(scratch)
 
+    partitions = []
+    for number, (fs, size) in enumerate(layout, 1):
+        budget = budgets[fs]
+        entry = {"number": number, "fs": fs, "start_sector": starts[fs] // SECTOR, "size": size,
+                 "files": len(budget.files), "dirs": len(budget.dirs), "data_bytes": budget.data_bytes,
+                 "deleted": deleted[fs]}
+        if fs == "fat32":
+            entry.update(cluster=cluster, mcopy_messages=complaints[:20])
+        partitions.append(entry)
     manifest = {
-        "parameters": parameters(size_gb),
+        "parameters": parameters(size_gb, ntfs),
         "image": str(disk),
         "size": total,
         "built_seconds": round(time.perf_counter() - started, 1),
         "staging": sorted(staging),
         "sources": roots,
-        "partitions": [
-            {"number": 1, "fs": "ext4", "start_sector": ext4_start // SECTOR, "size": ext4_size,
-             "files": len(ext4.files), "dirs": len(ext4.dirs), "data_bytes": ext4.data_bytes,
-             "deleted": deleted_ext4},
-            {"number": 2, "fs": "fat32", "start_sector": fat_start // SECTOR, "size": fat_size,
-             "cluster": cluster, "files": len(fat.files), "dirs": len(fat.dirs),
-             "data_bytes": fat.data_bytes, "deleted": deleted_fat, "mcopy_messages": complaints[:20]},
-        ],
+        "partitions": partitions,
     }
     tmp = manifest_path.with_suffix(".json.partial")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
