@@ -93,23 +93,114 @@ class TypeIdentifier:
         return mime, description, extension_mismatch(name, mime)
 
 
-def extension_mismatch(name: str, mime: str) -> bool:
-    """True when the name's extension names a type the content is not.
+# Content of a specific kind: its extension is a claim about it that can be checked (Autopsy's File Type
+# Mismatch idea). Text, fonts, code, bytecode and unknown binary make no such claim.
+SPECIFIC_PREFIXES = ("image/", "video/", "audio/")
+NOT_SPECIFIC = {"image/svg+xml"}                                   # SVG is XML text
+SPECIFIC = {
+    # archives and compressed files
+    "application/zip", "application/gzip", "application/x-gzip", "application/x-bzip2", "application/x-xz",
+    "application/zstd", "application/x-7z-compressed", "application/x-rar", "application/vnd.rar",
+    "application/x-rar-compressed", "application/x-tar", "application/x-lzma", "application/vnd.ms-cab-compressed",
+    "application/x-iso9660-image",
+    # documents
+    "application/pdf", "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.ms-outlook", "application/x-ole-storage", "application/CDFV2", "application/rtf", "text/rtf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation", "application/epub+zip",
+    # executables
+    "application/x-dosexec", "application/vnd.microsoft.portable-executable", "application/x-msdownload",
+    "application/x-executable", "application/x-sharedlib", "application/x-pie-executable", "application/x-object",
+    "application/x-mach-binary",
+}
+# Extensions a type uses beyond Python's MIME table (the documented allowance list, docs/architecture.md).
+ALSO = {
+    "image/jpeg": {".jpg", ".jpeg", ".jpe", ".jfif", ".jif", ".thm"},
+    "image/png": {".png", ".apng"},
+    "image/tiff": {".tif", ".tiff", ".dng", ".nef", ".cr2", ".arw", ".orf", ".rw2"},
+    "image/bmp": {".bmp", ".dib"},
+    "image/x-icon": {".ico", ".cur"}, "image/vnd.microsoft.icon": {".ico", ".cur"},
+    "image/heic": {".heic", ".heif"}, "image/webp": {".webp"},
+    "audio/mpeg": {".mp3", ".mpga", ".mp2"}, "audio/x-wav": {".wav"}, "audio/ogg": {".ogg", ".oga", ".opus"},
+    "video/mp4": {".mp4", ".m4v", ".m4a", ".mov"}, "video/quicktime": {".mov", ".qt", ".mp4"},
+    "application/zip": {".zip", ".jar", ".war", ".ear", ".apk", ".xpi", ".whl", ".egg", ".docx", ".xlsx", ".pptx",
+                        ".docm", ".xlsm", ".pptm", ".odt", ".ods", ".odp", ".odg", ".epub", ".kmz", ".ipa", ".crx",
+                        ".nupkg", ".vsix", ".aar", ".cbz", ".3mf", ".xps", ".oxps"},
+    "application/gzip": {".gz", ".tgz", ".svgz", ".z", ".dz", ".emz"},
+    "application/x-bzip2": {".bz2", ".tbz", ".tbz2"}, "application/x-xz": {".xz", ".txz"},
+    "application/zstd": {".zst", ".tzst"}, "application/x-tar": {".tar"},
+    "application/x-7z-compressed": {".7z"}, "application/vnd.rar": {".rar"}, "application/x-rar": {".rar"},
+    "application/pdf": {".pdf", ".ai"},
+    "application/epub+zip": {".epub"}, "application/rtf": {".rtf"}, "text/rtf": {".rtf"},
+    "application/vnd.ms-outlook": {".msg"},
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx", ".docm", ".dotx"},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {".xlsx", ".xlsm", ".xltx"},
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": {".pptx", ".pptm", ".ppsx"},
+    "application/vnd.oasis.opendocument.text": {".odt"}, "application/vnd.oasis.opendocument.spreadsheet": {".ods"},
+    "application/vnd.oasis.opendocument.presentation": {".odp"},
+    "application/x-ole-storage": {".doc", ".dot", ".xls", ".xlt", ".ppt", ".pps", ".pot", ".msg", ".msi", ".msp",
+                                  ".mst", ".vsd", ".pub", ".db"},
+    "application/CDFV2": {".doc", ".dot", ".xls", ".xlt", ".ppt", ".pps", ".pot", ".msg", ".msi", ".msp", ".mst",
+                          ".vsd", ".pub", ".db"},
+    "application/msword": {".doc", ".dot", ".wiz"}, "application/vnd.ms-excel": {".xls", ".xlt", ".xla"},
+    "application/vnd.ms-powerpoint": {".ppt", ".pps", ".pot"},
+    "application/x-dosexec": {".exe", ".dll", ".sys", ".ocx", ".cpl", ".scr", ".drv", ".efi", ".mui", ".com",
+                              ".ax", ".acm", ".tlb", ".pyd", ".winmd", ".node"},
+}
+# ELF objects: Unix names them freely except where a name claims a non-ELF type; versioned shared
+# objects (libc.so.6) and names without an extension make no claim.
+ELF = {"application/x-executable", "application/x-sharedlib", "application/x-pie-executable", "application/x-object"}
+ELF_EXTENSIONS = {".so", ".o", ".ko", ".bin", ".elf", ".out", ".node", ".mod", ".axf", ".prx", ".run"}
+NO_CLAIM = {"application/octet-stream", "inode/x-empty", "application/x-empty", ""}
 
-    Only flagged where both sides are specific: an unknown extension, a generic
-    type on either side, text under a text extension, or ZIP content under an
-    office/archive extension built on ZIP never count.
+
+def specific(mime: str) -> bool:
+    return mime not in NOT_SPECIFIC and (mime in SPECIFIC or mime.startswith(SPECIFIC_PREFIXES))
+
+
+def _uses(mime: str, ext: str, name: str) -> bool:
+    """Does content of this type go by this extension?"""
+    group = next((g for g in EQUIVALENT if mime in g), {mime})
+    for kind in group:
+        if ext in ALSO.get(kind, ()) or ext in TYPES.guess_all_extensions(kind):
+            return True
+    if mime in ELF:
+        return ext in ELF_EXTENSIONS or ".so." in name or ext[1:].isdigit()
+    return False
+
+
+def _expected(ext: str) -> str | None:
+    found = TYPES.types_map[True].get(ext) or TYPES.types_map[False].get(ext)
+    if found is None:
+        found = next((kind for kind, extensions in ALSO.items() if ext in extensions), None)
+    return found
+
+
+def extension_mismatch(name: str, mime: str) -> bool:
+    """True when the name's extension contradicts the content (docs/architecture.md, "Type mismatch").
+
+    * content of a specific kind (image, video, audio, archive, document, executable) under an
+      extension that kind does not use, known to the MIME table or not (a JPEG named ``.dat``,
+      ``.txt`` or ``.hmm``; a ZIP named ``.boo``);
+    * other content (text above all) under an extension that names a specific kind (text named
+      ``.jpg``).
+
+    Never flagged: a name without an extension, content libmagic cannot name (``octet-stream``,
+    empty), the allowances in ``ALSO`` (ZIP-based office and package formats, camera raw files,
+    gzip-based formats...), ELF objects with Unix names (``libc.so.6``), text under a text extension.
     """
-    ext = posixpath.splitext(name)[1].lower()
-    if not ext or mime in GENERIC:
+    base = posixpath.basename(name)
+    if ":" in base:                         # an NTFS stream ("file.txt:stream"): the stream's own name
+        base = base.split(":", 1)[1]
+    ext = posixpath.splitext(base)[1].lower()
+    if not ext or mime in NO_CLAIM:
         return False
-    expected = TYPES.types_map[True].get(ext) or TYPES.types_map[False].get(ext)
-    if expected is None or expected in GENERIC:
+    if specific(mime):
+        return not _uses(mime, ext, base.lower())
+    expected = _expected(ext)
+    if expected is None or not specific(expected):
         return False
-    if _same(expected, mime) or ext in TYPES.guess_all_extensions(mime):
-        return False
-    if _textual(expected) and _textual(mime):
-        return False
-    if mime == "application/zip" and (expected.startswith("application/vnd.") or "java-archive" in expected):
-        return False  # OOXML/ODF/JAR containers are ZIP files libmagic may not look into
-    return True
+    return not (_same(expected, mime) or ext in TYPES.guess_all_extensions(mime))
