@@ -25,18 +25,28 @@ def lab_dir(db: Database) -> Path:
 
 
 def add_ruleset(db: Database, name: str, paths: list[str], version: str | None = None,
-                actor: tuple[str, str] | None = None) -> RuleSet:
-    """Compiles and stores a rule set; a source that does not compile raises RuleSetError."""
+                actor: tuple[str, str] | None = None, defines: dict | None = None) -> RuleSet:
+    """Compiles and stores a rule set; a source that does not compile raises RuleSetError.
+
+    ``defines`` give fixed values to externals the pipeline does not fill (``rules add --define``);
+    they are part of the set's identity (its default version and the matching digest)."""
+    import json
+
     from forensics.matchers import MATCHERS
-    from forensics.matchers.yara_rules import compile_ruleset, read_sources, ruleset_digest
+    from forensics.matchers.yara_rules import compile_ruleset, externals_used, read_sources, ruleset_digest
 
     actor = actor or default_actor()
+    defines = dict(defines or {})
     sources_read = read_sources(paths)
     texts = dict(sources_read)
-    version = version or ruleset_digest(sources_read)[:12]
+    if version is None:
+        version = ruleset_digest(sources_read)[:12]
+        if defines:
+            version += "-" + hashlib.sha256(json.dumps(defines, sort_keys=True).encode()).hexdigest()[:6]
     target = lab_dir(db) / "rules" / f"{name}-{version}.yarc"
     target.parent.mkdir(parents=True, exist_ok=True)
-    info, _ = compile_ruleset(name, version, paths, compiled_path=target)
+    info, _ = compile_ruleset(name, version, paths, compiled_path=target, defines=defines)
+    externals = {"uses": externals_used(sources_read, defines), "defines": defines}
     with db.session() as session:
         existing = session.scalar(select(RuleSet).where(RuleSet.name == name, RuleSet.version == version))
         if existing is not None:
@@ -46,13 +56,14 @@ def add_ruleset(db: Database, name: str, paths: list[str], version: str | None =
         sources = [{"name": s.name, "sha256": s.sha256, "size": s.size,
                     "text": texts[s.name].decode("utf-8", "replace")} for s in info.sources]
         row = RuleSet(name=name, version=version, sha256=info.sha256, sources=sources, rule_count=info.rule_count,
-                      compiled_path=str(target), compiled_sha256=info.compiled_sha256)
+                      compiled_path=str(target), compiled_sha256=info.compiled_sha256, externals=externals)
         session.add(row)
         append(session, Event(action="ruleset-import", actor=actor[0], actor_role=actor[1],
                               tool_name="yara", tool_version=MATCHERS["yara"].version,
                               idempotency_key=f"ruleset-import:{name}:{version}:{info.sha256}",
                               details={"name": name, "version": version, "sha256": info.sha256,
-                                       "rules": info.rule_count, "sources": [s["name"] for s in sources]}))
+                                       "rules": info.rule_count, "sources": [s["name"] for s in sources],
+                                       "externals": externals}))
         return row
 
 

@@ -59,6 +59,10 @@ class Reused:
     findings: tuple[dict[str, Any], ...]
 
 
+def _defines(rule_set: RuleSet) -> dict:
+    return dict((rule_set.externals or {}).get("defines") or {})
+
+
 def _key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
@@ -81,7 +85,8 @@ class Knowledge:
             self.hashsets = {h.id: h for h in session.scalars(select(HashSet))}
         self.rulesets = list(latest.values())
         self.scanners = [(r, MATCHERS["yara"].prepare(r.compiled_path, timeout=options.yara_timeout,
-                                                      size_cap=max(options.yara_size_cap, 1 << 40)))
+                                                      size_cap=max(options.yara_size_cap, 1 << 40),
+                                                      defines=_defines(r)))
                          for r in self.rulesets]
         self.path_externals = sorted({name for r in self.rulesets for name in PATH_EXTERNALS
                                       if any(re.search(rf"\b{name}\b", s.get("text", "")) for s in r.sources)})
@@ -91,7 +96,8 @@ class Knowledge:
         self.examiner = Examiner(TypeIdentifier(), [(r.sha256, scanner) for r, scanner in self.scanners],
                                  MATCHERS["pdq"].prepare(convention="full-resolution"), tlsh=True,
                                  memory_cap=options.yara_size_cap)
-        self.digest = _key(sorted(r.sha256 for r in self.rulesets),
+        self.digest = _key(sorted(r.sha256 + (":" + json.dumps(_defines(r), sort_keys=True) if _defines(r) else "")
+                                  for r in self.rulesets),
                            sorted((h.sha256, h.kind) for h in self.hashsets.values()),
                            options.matching(), self.versions)[:16]
         self.identity = identity(db)

@@ -20,16 +20,23 @@ def rules() -> None:
 @click.argument("name")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
 @click.option("--version", default=None, help="Version label (default: start of the content digest).")
-def rules_add(name: str, paths: tuple[str, ...], version: str | None) -> None:
+@click.option("--define", "defines", multiple=True, metavar="NAME=VALUE",
+              help="Value of an external variable the pipeline does not fill (filename, filepath, extension, "
+                   "filetype and owner it fills per file). Repeatable; true/false and integers keep their type.")
+def rules_add(name: str, paths: tuple[str, ...], version: str | None, defines: tuple[str, ...]) -> None:
     """Compile and store rule set NAME from the given .yar files."""
     from evidence_store.knowledge import add_ruleset
     from forensics.matchers.errors import RuleSetError
+    from forensics.matchers.yara_rules import parse_define
 
     try:
-        row = add_ruleset(cli.database(), name, list(paths), version)
+        values = dict(parse_define(d) for d in defines)
+        row = add_ruleset(cli.database(), name, list(paths), version, defines=values)
     except (RuleSetError, StoreError) as exc:
         cli.fail(f"rule set {name}: {exc}")
-    click.echo(f"rule set {row.name} {row.version}: {row.rule_count} rules, sha256 {row.sha256}")
+    uses = (row.externals or {}).get("uses") or []
+    click.echo(f"rule set {row.name} {row.version}: {row.rule_count} rules, sha256 {row.sha256}"
+               + (f", externals {', '.join(uses)}" if uses else ""))
 
 
 @rules.command("list")
@@ -38,7 +45,11 @@ def rules_list() -> None:
     from evidence_store.knowledge import list_rulesets
 
     for row in list_rulesets(cli.database()):
-        click.echo(f"{row.name}\t{row.version}\t{row.rule_count} rules\t{row.sha256}")
+        externals = row.externals or {}
+        uses = ", ".join(externals.get("uses") or []) or "-"
+        defined = ", ".join(f"{k}={v}" for k, v in (externals.get("defines") or {}).items())
+        click.echo(f"{row.name}\t{row.version}\t{row.rule_count} rules\t{row.sha256}\texternals: {uses}"
+                   + (f" (defined: {defined})" if defined else ""))
 
 
 @click.group()

@@ -40,6 +40,8 @@ class RuleSet(Base):
     rule_count: Mapped[int]
     compiled_path: Mapped[str] = mapped_column(Text)
     compiled_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    # {"uses": [external names the sources refer to], "defines": {name: fixed value given at add}}
+    externals: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[created]
 
 

@@ -12,10 +12,15 @@ names have no spaces. It depends on the sources only, not on the libyara version
 compiled file has its own ``compiled_sha256``.
 
 Scanning follows YARA's own semantics (yara-python on the bytes of one file), with the
-external variables LOKI/THOR rule sets use declared at compile time (default ``""``):
-``filename`` (base name), ``filepath`` (path inside the file system), ``extension`` (lower
-case, with its dot: ``.exe``), ``filetype`` (what the caller passes: the pipeline's libmagic
-MIME type). Reference: https://yara.readthedocs.io/en/stable/ (externals, timeouts).
+external variables LOKI/THOR rule sets (signature-base) use declared at compile time (default
+``""``): ``filename`` (base name), ``filepath`` (path inside the file system), ``extension``
+(lower case, with its dot: ``.exe``), ``filetype`` (what the caller passes: the pipeline's
+libmagic MIME type), ``owner`` (the file's owner where the caller knows it, else ``""``). Any
+other external a rule set needs is given a fixed value when it is added (``defines``: ``rules
+add --define NAME=VALUE``; ``true``/``false`` and integers keep their type), and a rule set that
+uses an identifier nobody defines is refused with a message saying how to define it.
+``externals_used`` names the externals a rule set's sources refer to.
+Reference: https://yara.readthedocs.io/en/stable/ (externals, timeouts).
 """
 from __future__ import annotations
 
@@ -32,7 +37,8 @@ from forensics.errors import ItemError
 from forensics.matchers.errors import RuleSetError
 from forensics.matchers.models import RuleSetInfo, RuleSource, YaraMatch, YaraOutcome, YaraString
 
-EXTERNALS = ("filename", "filepath", "extension", "filetype")
+EXTERNALS = ("filename", "filepath", "extension", "filetype", "owner")
+Define = str | int | bool
 DEFAULT_TIMEOUT = 60                      # seconds per file (libyara counts whole seconds)
 DEFAULT_SIZE_CAP = 128 * 1024 * 1024      # bytes held in memory for one scan
 DEFAULT_MAX_STRING_MATCHES = 1000         # occurrences kept per string identifier and rule
@@ -64,8 +70,28 @@ def ruleset_digest(sources: Iterable[tuple[str, bytes]]) -> str:
     return hashlib.sha256(manifest).hexdigest()
 
 
+def parse_define(text: str) -> tuple[str, Define]:
+    """``NAME=VALUE`` -> (name, value): ``true``/``false`` as booleans, integers as integers."""
+    name, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise RuleSetError(f"--define wants NAME=VALUE with NAME an identifier, not {text!r}")
+    if value.lower() in ("true", "false"):
+        return name, value.lower() == "true"
+    if re.fullmatch(r"-?\d+", value):
+        return name, int(value)
+    return name, value
+
+
+def externals_used(sources: Iterable[tuple[str, bytes]], defines: Mapping[str, Define] = ()) -> list[str]:
+    """The pipeline's externals and the defined ones that the sources' text names."""
+    names = list(EXTERNALS) + [n for n in dict(defines) if n not in EXTERNALS]
+    text = b"\n".join(data for _, data in sources).decode("utf-8", "replace")
+    return [n for n in names if re.search(rf"\b{re.escape(n)}\b", text)]
+
+
 def compile_ruleset(name: str, version: str, paths: Sequence[str | Path],
-                    compiled_path: str | Path | None = None) -> tuple[RuleSetInfo, Any]:
+                    compiled_path: str | Path | None = None,
+                    defines: Mapping[str, Define] | None = None) -> tuple[RuleSetInfo, Any]:
     """Compiles the sources into one rule set; returns ``(RuleSetInfo, yara.Rules)``.
 
     The compiler reads private copies of exactly the bytes that were hashed. A source that
@@ -83,10 +109,16 @@ def compile_ruleset(name: str, version: str, paths: Sequence[str | Path],
             (workdir / source_name).write_bytes(data)
             filepaths[source_name] = str(workdir / source_name)
         try:
-            rules = yara.compile(filepaths=filepaths, externals=dict.fromkeys(EXTERNALS, ""),
+            rules = yara.compile(filepaths=filepaths, externals={**dict.fromkeys(EXTERNALS, ""), **(defines or {})},
                                  includes=False, error_on_warning=False)
         except yara.SyntaxError as exc:
-            raise _syntax_error(str(exc), workdir, originals) from exc
+            error = _syntax_error(str(exc), workdir, originals)
+            undefined = re.search(r'undefined identifier "(\w+)"', str(exc))
+            if undefined:
+                error = RuleSetError(f"{error.message} (if {undefined[1]} is an external variable of this rule set, "
+                                     f"give it a value: rules add --define {undefined[1]}=VALUE)",
+                                     source=getattr(error, "source", None), line=getattr(error, "line", None))
+            raise error from exc
         except yara.Error as exc:
             raise RuleSetError(f"libyara refused the rule set: {exc}") from exc
     finally:
@@ -160,7 +192,8 @@ class YaraScanner:
 
     def __init__(self, rules, info: RuleSetInfo | None = None, *, timeout: int = DEFAULT_TIMEOUT,
                  size_cap: int = DEFAULT_SIZE_CAP,
-                 max_string_matches: int = DEFAULT_MAX_STRING_MATCHES) -> None:
+                 max_string_matches: int = DEFAULT_MAX_STRING_MATCHES,
+                 defines: Mapping[str, Define] | None = None) -> None:
         import yara
 
         self._yara = yara
@@ -169,13 +202,13 @@ class YaraScanner:
         self.timeout = int(timeout)
         self.size_cap = int(size_cap)
         self.max_string_matches = max_string_matches
+        self.defines = dict(defines or {})        # fixed values given when the set was added
 
     def scan_bytes(self, data: bytes | bytearray, externals: Mapping[str, str]) -> YaraOutcome:
         if len(data) > self.size_cap:
             return YaraOutcome("too-large", message=f"{len(data)} bytes exceed the size cap of "
                                f"{self.size_cap} bytes; not scanned")
-        values = dict.fromkeys(EXTERNALS, "")
-        values.update({k: str(v) for k, v in externals.items() if k in values})
+        values = self._values(externals)
         try:
             found = self.rules.match(data=data, externals=values, timeout=self.timeout)
         except self._yara.TimeoutError:
@@ -186,10 +219,16 @@ class YaraScanner:
         matches = tuple(self._match(m) for m in found)
         return YaraOutcome("matched" if matches else "clean", matches, scanned_bytes=len(data))
 
+    def _values(self, externals: Mapping[str, str]) -> dict[str, Define]:
+        """The pipeline's externals for this file ("" where unknown), then the set's fixed ones."""
+        values: dict[str, Define] = dict.fromkeys(EXTERNALS, "")
+        values.update({k: str(v) for k, v in externals.items() if k in values})
+        values.update(self.defines)
+        return values
+
     def scan_path(self, path: str | Path, externals: Mapping[str, str]) -> YaraOutcome:
         """Scans a spooled copy of a large stream: libyara maps the file instead of a Python buffer."""
-        values = dict.fromkeys(EXTERNALS, "")
-        values.update({k: str(v) for k, v in externals.items() if k in values})
+        values = self._values(externals)
         size = Path(path).stat().st_size
         try:
             found = self.rules.match(filepath=str(path), externals=values, timeout=self.timeout)
