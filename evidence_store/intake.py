@@ -125,6 +125,7 @@ def verify_exhibit(db: Database, exhibit_id: int, *, ctx: RunContext, force: boo
                 on_size(info.media_size)
             digest = hash_media(info, progress)
         except ImageError as exc:
+            _hash_what_was_received(db, ctx, exhibit_id, run.id, path, exc, progress)
             fail_exhibit(db, exhibit_id, run.id, "intake", str(exc), exc.detail)
             raise StageFailed(label, str(exc)) from exc
         with db.session() as session:
@@ -151,6 +152,37 @@ def verify_exhibit(db: Database, exhibit_id: int, *, ctx: RunContext, force: boo
                 exhibit.status, exhibit.error = "registered", None
         with db.session() as session:
             _check_verdict(session.get(Exhibit, exhibit_id))
+
+
+def _hash_what_was_received(db: Database, ctx: RunContext, exhibit_id: int, run_id: int, path: str,
+                            error: ImageError, progress: Progress | None) -> None:
+    """An exhibit whose format is not recognized (or cannot be read as one) still gets the hashes and
+    size of the file received, recorded on the exhibit and in the custody ledger, before it stops."""
+    from forensics.image import hash_file
+
+    if error.kind in ("not-found", "missing-segment") or not os.path.isfile(path):
+        return
+    try:
+        digest = hash_file(path, progress)
+    except OSError:
+        return                                    # the read error is the exhibit's error already
+    with db.session() as session:
+        exhibit = session.get(Exhibit, exhibit_id)
+        exhibit.md5, exhibit.sha1, exhibit.sha256 = digest.md5, digest.sha1, digest.sha256
+        exhibit.media_size, exhibit.image_format, exhibit.segments = digest.size, "unrecognized", [path]
+        case_name = exhibit.case.name
+        for algorithm in ("md5", "sha1", "sha256"):
+            value = getattr(digest, algorithm)
+            known = exhibit.expected_sha256 if algorithm == "sha256" else None
+            append(session, Event(
+                action="hash-verification", actor=ctx.actor, actor_role=ctx.role, case_name=case_name,
+                exhibit=exhibit.number, hash_algorithm=algorithm, hash_before=known, hash_after=value,
+                hash_match=(known == value) if known else None, tool_name=forensics.TOOL_NAME,
+                tool_version=forensics.__version__,
+                details={"compared_with": "technician" if known else None, "run_id": run_id,
+                         "hashed": "the file as received (its format was not recognized)",
+                         "size": digest.size, "reason": str(error)},
+                idempotency_key=f"hash-verification:{case_name}:{exhibit.number}:{algorithm}:{known}:{value}:raw"))
 
 
 def _comparisons(exhibit: Exhibit) -> list[tuple[str, str | None, str, str]]:

@@ -82,10 +82,14 @@ def scan_source(path: str, credentials: Credentials = ()) -> source_scanner.Sour
         definitions.SOURCE_TYPE_STORAGE_MEDIA_IMAGE,
         definitions.SOURCE_TYPE_STORAGE_MEDIA_DEVICE,
     ) and not truncated_mbr(path):
+        from forensics.sniff import describe
+
+        seen = describe(path)
         raise ImageError(
             "unknown-format",
             f"{os.path.basename(path)} is not a disk image dfvfs recognizes "
-            "(no storage-media format, volume system or file system found)",
+            "(no storage-media format, volume system or file system found)"
+            + (f"; its first sectors hold {seen}" if seen else ""),
         )
     return context
 
@@ -194,6 +198,21 @@ def inspect_source(path: str, credentials: Credentials = ()) -> SourceInfo:
         media_locator=to_locator(media_spec),
         stored_hashes=stored,
     )
+
+
+def hash_file(path: str, progress: Callable[[int], None] | None = None) -> MediaDigest:
+    """MD5, SHA-1 and SHA-256 of a file's own bytes (what was received, when no format is recognized)."""
+    digests = [hashlib.md5(), hashlib.sha1(), hashlib.sha256()]
+    total = 0
+    with open(path, "rb") as handle:
+        while data := handle.read(CHUNK):
+            for digest in digests:
+                digest.update(data)
+            total += len(data)
+            if progress:
+                progress(len(data))
+    md5, sha1, sha256 = (d.hexdigest() for d in digests)
+    return MediaDigest(size=total, md5=md5, sha1=sha1, sha256=sha256)
 
 
 def hash_media(info: SourceInfo, progress: Callable[[int], None] | None = None,
