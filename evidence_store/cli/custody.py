@@ -98,6 +98,10 @@ def verify(case_name: str | None, trusted: tuple[Path, ...], as_json: bool) -> N
         click.echo(f"{report.chain}: {status} - {report.events} events, {report.checkpoints} checkpoints "
                    f"(last signed at {report.last_checkpoint_seq}; {report.unprotected_tail} events after it "
                    "are not yet protected against removal)")
+        if report.checkpoints == 0 and report.events:
+            click.echo(f"  WARNING: no signed checkpoint on {report.chain}: the hashes and links show edits and "
+                       "reordering, but events removed from the end would go unnoticed; sign one with "
+                       "forensics custody checkpoint (create a lab key first: forensics custody keygen)")
         for problem in report.problems:
             click.echo(f"  first bad sequence {problem.seq} [{problem.kind}] exhibit {problem.exhibit or '-'}: "
                        f"{problem.message}")

@@ -84,6 +84,8 @@ def print_summary(db: Database, case_name: str, summary: dict) -> None:
                   f"{summary['carved_partial']} partial")
     if summary.get("results_trusted") is False:
         out.print("  [red]results UNTRUSTED: the image changed during processing (forensics evidence review)[/red]")
+    if summary.get("checkpoint") not in (None, "signed"):
+        out.print(f"  [bold yellow]CUSTODY NOT SIGNED: {summary['checkpoint']}[/bold yellow]")
     out.print(f"  database: {db.url}")
 
 

@@ -60,14 +60,47 @@ def checkpoint(db: Database, chain: str | None = None) -> list[CustodyCheckpoint
                 if (cp := sign_checkpoint(session, name, key)) is not None]
 
 
-def auto_checkpoint(session: Session, chain: str) -> None:
-    """The periodic checkpoint (end of each processing run), when the lab key is here."""
+def auto_checkpoint(session: Session, chain: str) -> str | None:
+    """The periodic checkpoint (end of each processing run), when the lab key is here.
+
+    Returns None when a checkpoint was signed, else why not (said loudly by the caller: without
+    checkpoints, events removed from the end of the chain go unnoticed)."""
+    from evidence_store.custody.signing import key_dir
+
     key = load_private()
-    if key is not None:
-        try:
-            sign_checkpoint(session, chain, key)
-        except CustodyError:
-            return  # key not registered in this database: nothing to sign with
+    if key is None:
+        return (f"no lab signing key in {key_dir()} (FORENSICS_KEY_DIR): no custody checkpoint was signed, so "
+                "events removed from the end of the chain would go unnoticed; create one with "
+                "forensics custody keygen")
+    try:
+        sign_checkpoint(session, chain, key)
+    except CustodyError as exc:
+        return f"no custody checkpoint was signed: {exc} (forensics custody register-key)"
+    return None
+
+
+def unsigned_tail(session: Session, chain: str) -> str | None:
+    """Why the chain's checkpoints cannot keep up (no lab key here, or it is not registered), or
+    None when they can (each processing run then ends by signing one)."""
+    from sqlalchemy import func
+
+    from evidence_store.custody.ledger import head
+    from evidence_store.custody.signing import fingerprint, key_dir
+    from evidence_store.models import CustodyKey
+
+    last, _ = head(session, chain)
+    if last == 0:
+        return None
+    signed = session.scalar(select(func.max(CustodyCheckpoint.seq)).where(CustodyCheckpoint.chain == chain)) or 0
+    key = load_private()
+    if key is None:
+        return (f"no lab signing key in {key_dir()} (FORENSICS_KEY_DIR): {last - signed} custody event(s) after "
+                "the last signed checkpoint, so events removed from the end of the chain would go unnoticed; "
+                "create one with forensics custody keygen")
+    if session.scalar(select(CustodyKey.id).where(CustodyKey.fingerprint == fingerprint(key.public_key()))) is None:
+        return ("the lab signing key is not registered in this case database, so no checkpoint can be signed "
+                "(forensics custody register-key)")
+    return None
 
 
 def transfer(db: Database, case_name: str, exhibit: str, *, from_custodian: str, to_custodian: str,

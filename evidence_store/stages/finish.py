@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from evidence_store.carving import carving_summary, link_duplicates
 from evidence_store.custody.ledger import Event, append
-from evidence_store.custody.service import auto_checkpoint
+from evidence_store.custody.service import auto_checkpoint, unsigned_tail
 from evidence_store.db import Database
 from evidence_store.models import Exhibit, FileEntry, ProcessingWarning, Volume
 from evidence_store.runs import RunContext, stage_run
@@ -42,9 +42,10 @@ def finalize(db: Database, exhibit_id: int, ctx: RunContext) -> dict[str, int | 
                 hash_match=after == row.sha256, details={"run_id": run.id, "problem": problem},
                 idempotency_key=f"integrity-check:{run.run_key}"))
             link_duplicates(session, exhibit_id)
-            auto_checkpoint(session, row.case.name)
-        summary = summarize(db, exhibit_id)
-        return summary
+            unsigned = auto_checkpoint(session, row.case.name)
+            if unsigned:
+                record_warning(session, exhibit_id, "finalize", unsigned, severity="warning", run_id=run.id)
+        return summarize(db, exhibit_id)
 
 
 def summarize(db: Database, exhibit_id: int) -> dict[str, int | str]:
@@ -64,6 +65,7 @@ def summarize(db: Database, exhibit_id: int) -> dict[str, int | str]:
             "warnings": session.scalar(select(func.count()).select_from(ProcessingWarning).where(
                 ProcessingWarning.exhibit_id == exhibit_id)) or 0,
             "results_trusted": exhibit.results_trusted,
+            "checkpoint": unsigned_tail(session, exhibit.case.name) or "signed",
             **carving_summary(session, exhibit_id),
         }
 

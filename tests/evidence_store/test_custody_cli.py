@@ -101,3 +101,27 @@ def test_case_uco_export_validates(processed, tmp_path):
     assert any(node.get("case-investigation:exhibitNumber") == "E-1" for node in graph)
     result = subprocess.run([validator, str(output)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and "Conforms: True" in result.stdout, result.stdout[-3000:]
+
+
+def test_no_lab_key_is_said_loudly(tmp_path, monkeypatch, sample_image):
+    """Without a lab signing key, processing signs no checkpoint: the summary, the warnings and
+    custody verify say so (a silent gap would leave the end of the chain unprotected)."""
+    from click.testing import CliRunner
+
+    from evidence_store.cli import main
+
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "no-keys-here"))
+    url = f"sqlite:///{tmp_path / 'case.db'}"
+
+    def cli(*args, code=0):
+        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    cli("case", "create", "C")
+    cli("evidence", "add", str(sample_image.path), "--case", "C", "--exhibit", "E", "--examiner", "t")
+    said = " ".join(cli("process", "--case", "C", "--exhibit", "E", "--no-carve", "--no-match").split())
+    assert "CUSTODY NOT SIGNED: no lab signing key in" in said and "forensics custody keygen" in said
+    assert "no custody checkpoint was signed" in cli("warnings", "--case", "C", "--exhibit", "E")
+    verified = cli("custody", "verify", "--case", "C")
+    assert verified.startswith("C: OK") and "WARNING: no signed checkpoint on C" in verified
