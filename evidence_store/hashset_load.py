@@ -5,8 +5,9 @@ large files, so parsing and writing use both cores) and written without ORM obje
 
 * **SQLite**: one write transaction drops the three hash indexes, inserts the rows with
   ``executemany`` and builds the indexes again before it commits (a sorted build instead of tens
-  of millions of random b-tree inserts; when the table already holds four times more than the new
-  set, the rows go into the indexes as they are inserted instead). Readers in other processes (the content pass of a
+  of millions of random b-tree inserts; when the table already holds more than the new set, the
+  rows go into the indexes as they are inserted instead: rebuilding 50 million index entries to add
+  5 million costs more). Readers in other processes (the content pass of a
   running exhibit) keep reading the last committed snapshot (WAL), indexes included, so their
   lookups stay indexed during an import; they see the new set when it commits, whole.
 * **PostgreSQL**: ``COPY``. Into an empty table, the indexes and the foreign key are dropped and
@@ -32,10 +33,22 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 from evidence_store.db import Database
 from evidence_store.models import HashSetEntry
 
-REBUILD_RATIO = 4               # SQLite: drop and rebuild the indexes unless the table holds 4x the new set
-BYTES_PER_ENTRY = 48            # a rough size of one entry in a hash-set file, to estimate its rows
+REBUILD_RATIO = 1               # SQLite: rebuild the indexes when the new set is at least as large as the table
+BYTES_PER_ENTRY = 48            # a rough size of one line of a hash list, to estimate its rows
 IN_PROCESS_BYTES = 16 << 20      # smaller files are parsed in this process (a spawn costs ~0.3 s)
 PDQ_FIELD = 3                    # ROW index of the PDQ value
+
+
+def _estimated_rows(path: str | Path, fmt: str) -> int:
+    if fmt == "nsrl-rdsv3":
+        import sqlite3
+
+        connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        try:
+            return connection.execute("SELECT COALESCE(MAX(rowid), 0) FROM FILE").fetchone()[0]
+        finally:
+            connection.close()
+    return Path(path).stat().st_size // BYTES_PER_ENTRY
 
 
 def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_category: str | None = None,
@@ -97,7 +110,7 @@ def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_c
                 connection.exec_driver_sql("PRAGMA cache_size=-1048576")   # 1 GiB while the indexes are built
                 # rebuilding the indexes pays when the new set is not small beside what is there already
                 held = connection.execute(select(func.max(table.c.id))).scalar() or 0
-                rebuild = held < REBUILD_RATIO * Path(path).stat().st_size // BYTES_PER_ENTRY
+                rebuild = held < REBUILD_RATIO * _estimated_rows(path, fmt)
                 try:
                     if rebuild:
                         for index in table.indexes:
