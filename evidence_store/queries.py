@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from evidence_store.db import Database
+from evidence_store.listings.files import entry_type
 from evidence_store.models import (CarvedObjectRow, Exhibit, FileEntry, Finding, ProcessingRun,
                                    ProcessingWarning, Volume)
 
@@ -27,6 +28,7 @@ def iter_files(db: Database, exhibit_id: int, *, deleted_only: bool = False,
         for entry, volume_path in session.execute(query).yield_per(1000):
             row = {name: getattr(entry, name) for name in FILE_COLUMNS}
             row["volume"] = volume_path
+            row["entry_type"] = entry_type(entry.name_type, entry.meta_type)
             yield row
 
 

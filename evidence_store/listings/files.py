@@ -22,6 +22,11 @@ HEX = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 ENTRY_TYPES = {"r": "file", "d": "directory", "l": "link", "v": "virtual", "h": "link"}
 
 
+def entry_type(name_type: str, meta_type: str) -> str:
+    """file, directory, link, virtual or other: TSK's metadata type, else its name type."""
+    return ENTRY_TYPES.get(meta_type, ENTRY_TYPES.get(name_type, "other"))
+
+
 @dataclass(frozen=True)
 class FileRow:
     id: int
@@ -116,7 +121,7 @@ def file_rows(session: Session, case_id: int, where: FileFilter = FileFilter(), 
         yield FileRow(
             id=entry.id, exhibit=number, volume=volume,
             path=entry.path + (f":{entry.data_stream}" if entry.data_stream else ""), name=entry.name,
-            entry_type=ENTRY_TYPES.get(entry.meta_type, ENTRY_TYPES.get(entry.name_type, "other")),
+            entry_type=entry_type(entry.name_type, entry.meta_type),
             inode=entry.inode, size=entry.size, deleted=not entry.allocated, mtime=utc(entry.mtime),
             crtime=utc(entry.crtime), md5=entry.md5, sha1=entry.sha1, sha256=entry.sha256, mime_type=entry.mime_type,
             extension_mismatch=entry.extension_mismatch, hash_status=entry.hash_status, known_good=entry.known_good,
