@@ -46,13 +46,15 @@ def walk_file_system(fs_locator: str, credentials: Credentials = ()) -> Iterator
 def _walk_tsk(volume: tsk.TSKVolume, parent_locator: str) -> Iterator[Walked]:
     make_locator = ChildLocatorFactory(parent_locator, definitions.TYPE_INDICATOR_TSK)
     is_ntfs = volume.fs_type.startswith("ntfs")
+    dot_entries = not (is_ntfs or volume.fs_type.startswith("exfat"))   # exFAT directories have no '.'/'..'
+
     try:
         root = volume.fs.open_dir(inode=volume.root_inum)
     except (OSError, IOError, RuntimeError) as exc:
         yield WalkWarning(path="/", message=f"cannot open root directory: {exc}", fatal=True)
         return
-    # Depth-first, like fls; each stack item carries the inodes above it (loop guard).
-    stack: list[tuple[pytsk3.Directory, str, frozenset[int]]] = [(root, "", frozenset({volume.root_inum}))]
+    # Depth-first, like fls; each stack item carries the inodes above it and their paths (loop guard).
+    stack: list[tuple[pytsk3.Directory, str, dict[int, str]]] = [(root, "", {volume.root_inum: "/"})]
     while stack:
         directory, prefix, ancestors = stack.pop()
         children = []
@@ -61,7 +63,7 @@ def _walk_tsk(volume: tsk.TSKVolume, parent_locator: str) -> Iterator[Walked]:
                 children.append(tsk_file)
         except (OSError, IOError, RuntimeError) as exc:
             yield WalkWarning(path=prefix or "/", message=f"directory listing stopped: {exc}")
-        if not children and prefix and not prefix.endswith("/$OrphanFiles") and not is_ntfs:
+        if not children and prefix and not prefix.endswith("/$OrphanFiles") and dot_entries:
             # ext and FAT directories always hold '.' and '..': an empty listing means damaged data
             yield WalkWarning(path=prefix, message=f"directory {prefix} lists no entries, not even '.' and "
                               "'..': its data blocks are damaged or reused")
@@ -82,13 +84,22 @@ def _walk_tsk(volume: tsk.TSKVolume, parent_locator: str) -> Iterator[Walked]:
                 continue
             inode = int(name_info.meta_addr)
             reallocated = bool(int(name_info.flags) & tsk.NAME_UNALLOC) and bool(int(meta.flags) & tsk.META_ALLOC)
-            if inode in ancestors or reallocated:
+            if inode in ancestors:
+                if allocated_name(name_info):
+                    yield WalkWarning(path=path, message=f"directory loop: {path} is directory {ancestors[inode]} "
+                                      f"again (inode {inode}); listed once, not walked again")
+                continue
+            if reallocated:
                 continue
             try:
-                pending.append((tsk_file.as_directory(), path, ancestors | {inode}))
+                pending.append((tsk_file.as_directory(), path, {**ancestors, inode: path}))
             except (OSError, IOError, RuntimeError) as exc:
                 yield WalkWarning(path=path, message=f"cannot open directory: {exc}")
         stack.extend(reversed(pending))
+
+
+def allocated_name(name_info) -> bool:
+    return not int(name_info.flags) & tsk.NAME_UNALLOC
 
 
 def _with_meta(volume: tsk.TSKVolume, tsk_file):

@@ -12,7 +12,7 @@ from evidence_store.intake import add_exhibit, create_case
 from evidence_store.models import Exhibit, FileEntry, ProcessingWarning, Volume
 from evidence_store.pipeline import process_exhibit
 from evidence_store.runs import RunContext, StageFailed
-from tests.conftest import corpus_path
+from tests.conftest import corpus_path, require_tools
 
 
 def _warnings(db, exhibit_number):
@@ -164,3 +164,22 @@ def test_matching_expected_hash_verifies(case_db, sample_image):
     digest = hashlib.sha256(sample_image.path.read_bytes()).hexdigest()
     exhibit = add_exhibit(case_db, "CASE-1", "EX-1", str(sample_image.path), "tester", expected_sha256=digest.upper())
     assert exhibit.verification == "verified"
+
+
+def test_directory_loop_is_one_warning_naming_both_paths(case_db, tmp_path):
+    """A directory entry pointing back at an ancestor: listed once, one warning, no endless walk."""
+    from forensics.sample import build_ext4_image, sample_files
+
+    require_tools("mke2fs", "debugfs")
+    image = build_ext4_image(tmp_path / "loop.img", sample_files(1))
+    subprocess.run(["debugfs", "-w", "-R", "mkdir /docs/inner", str(image)], check=True, capture_output=True)
+    subprocess.run(["debugfs", "-w", "-R", "ln /docs /docs/inner/back", str(image)], check=True, capture_output=True)
+    exhibit = add_exhibit(case_db, "CASE-1", "LOOP", str(image), "tester")
+    assert process_exhibit(case_db, exhibit.id)["status"] == "complete"
+    with case_db.session() as session:
+        paths = set(session.scalars(select(FileEntry.path).where(FileEntry.exhibit_id == exhibit.id)))
+    assert "/docs/inner/back" in paths and not any(p.startswith("/docs/inner/back/") for p in paths)
+    loops = [m for _, _, m in _warnings(case_db, "LOOP") if "directory loop" in m]
+    assert len(loops) == 1 and loops[0].endswith("directory loop: /docs/inner/back is directory /docs again "
+                                                 f"(inode {loops[0].split('inode ')[1].split(')')[0]}); "
+                                                 "listed once, not walked again")
