@@ -11,6 +11,7 @@ from evidence_store.models import (CarvedObjectRow, Exhibit, FileEntry, Finding,
                                    ProcessingWarning, Volume)
 
 FILE_COLUMNS = ("id", "path", "inode", "allocated", "size", "mtime", "atime", "ctime", "crtime",
+                "fn_crtime", "fn_mtime", "fn_ctime", "fn_atime", "time_anomaly",
                 "md5", "sha1", "sha256", "mime_type", "description", "extension_mismatch",
                 "hash_status", "data_stream", "locator", "known_good", "restricted", "pdq_hash", "pdq_quality",
                 "tlsh")

@@ -59,6 +59,13 @@ class FileRecord:
     crtime: datetime | None
     data_stream: str = ""             # "" for the default stream
     has_content: bool = False         # regular file data that can be read and hashed
+    # NTFS: the $FILE_NAME attribute's times (the times above are $STANDARD_INFORMATION's), and why
+    # the two disagree in a way tools that rewrite times leave behind (forensics.ntfs_times)
+    fn_crtime: datetime | None = None
+    fn_mtime: datetime | None = None
+    fn_ctime: datetime | None = None
+    fn_atime: datetime | None = None
+    time_anomaly: str | None = None
 
 
 @dataclass(frozen=True)

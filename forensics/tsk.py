@@ -31,6 +31,7 @@ META_ALLOC = int(pytsk3.TSK_FS_META_FLAG_ALLOC)
 ATTR_NTFS_DATA = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
 ATTR_NTFS_IDXROOT = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_IDXROOT)
 ATTR_DEFAULT = int(pytsk3.TSK_FS_ATTR_TYPE_DEFAULT)
+ATTR_NTFS_FNAME = int(pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME)
 FS_TYPE_NAMES = {
     int(getattr(pytsk3, name)): name[len("TSK_FS_TYPE_"):].lower()
     for name in dir(pytsk3)

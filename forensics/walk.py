@@ -147,6 +147,8 @@ def _records(tsk_file, path: str, name: str, make_locator, is_ntfs: bool) -> lis
         crtime=times.get("crtime"),
     )
     size = int(meta.size) if meta is not None else None
+    if is_ntfs and meta is not None:
+        base.update(_file_name_times(tsk_file, meta, base["crtime"]))
     streams = _ntfs_streams(tsk_file, size) if is_ntfs and meta is not None else [("", size)]
     records = []
     for stream, stream_size in streams or [("", size)]:
@@ -156,6 +158,28 @@ def _records(tsk_file, path: str, name: str, make_locator, is_ntfs: bool) -> lis
             path=path + suffix, name=name + suffix, size=stream_size, data_stream=stream,
             has_content=has_content, **base))
     return records
+
+
+def _file_name_times(tsk_file, meta, si_crtime) -> dict:
+    """The first $FILE_NAME attribute's times, and the $SI/$FN anomaly if any (forensics.ntfs_times)."""
+    from forensics.ntfs_times import anomaly, file_name_times, filetime
+
+    try:
+        for attr in tsk_file:
+            info = attr.info
+            if int(info.type) != tsk.ATTR_NTFS_FNAME:
+                continue
+            content = tsk_file.read_random(0, int(info.size), int(info.type), int(info.id))
+            times = file_name_times(content)
+            if times is None:
+                continue
+            created, modified, changed, accessed = times
+            fraction = getattr(meta, "crtime_nano", 0) // 100 if getattr(meta, "crtime", 0) else None
+            return {"fn_crtime": filetime(created), "fn_mtime": filetime(modified), "fn_ctime": filetime(changed),
+                    "fn_atime": filetime(accessed), "time_anomaly": anomaly(si_crtime, fraction, created)}
+    except (OSError, IOError, RuntimeError):
+        pass
+    return {}
 
 
 def _ntfs_streams(tsk_file, entry_size: int | None) -> list[tuple[str, int | None]]:

@@ -72,6 +72,12 @@ class FileEntry(MatchedContent, Base):
     atime: Mapped[utc]
     ctime: Mapped[utc]
     crtime: Mapped[utc]
+    # NTFS: $FILE_NAME times beside the $STANDARD_INFORMATION ones above, and why they disagree
+    fn_crtime: Mapped[utc]
+    fn_mtime: Mapped[utc]
+    fn_ctime: Mapped[utc]
+    fn_atime: Mapped[utc]
+    time_anomaly: Mapped[Optional[str]] = mapped_column(Text)
     data_stream: Mapped[str] = mapped_column(Text, default="")
     has_content: Mapped[bool] = mapped_column(Boolean, default=False)
     md5: Mapped[md5hex] = mapped_column(index=True)

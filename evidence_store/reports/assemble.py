@@ -23,8 +23,9 @@ from evidence_store.reports.deviations import LIMITATIONS, deviations
 from evidence_store.stages.registry import STAGES
 from evidence_store.reports.model import (CasePart, CategoryCount, Counts, CustodyPart, ExhibitPart, FindingGroup,
                                           KnowledgePart, LabPart, MethodPart, Rehash, ReportContent, Seal, StagePart,
-                                          Transfer, VolumePart)
+                                          TimeAnomaly, Transfer, VolumePart)
 
+TIME_ANOMALIES_LISTED = 100       # NTFS $SI/$FN disagreements listed per exhibit (all are counted)
 STAGE_ORDER = ("intake",) + tuple(stage.name for stage in STAGES)
 
 
@@ -84,6 +85,10 @@ def _exhibit(session: Session, exhibit: Exhibit, runs: list[ProcessingRun]) -> E
         rehash=Rehash(rehash.hash_algorithm or "", rehash.hash_before, rehash.hash_after, rehash.hash_match,
                       rehash.occurred_at) if rehash else None,
         results_trusted=exhibit.results_trusted, counts=_counts(session, exhibit.id, volumes), volumes=volumes,
+        time_anomalies=tuple(TimeAnomaly(*row) for row in session.execute(
+            select(FileEntry.path, FileEntry.inode, FileEntry.crtime, FileEntry.fn_crtime, FileEntry.time_anomaly)
+            .where(FileEntry.exhibit_id == exhibit.id, FileEntry.time_anomaly.is_not(None))
+            .order_by(FileEntry.path).limit(TIME_ANOMALIES_LISTED))),
         work_started=min(started) if started else None, work_ended=max(ended) if ended else None)
 
 
@@ -130,6 +135,7 @@ def _counts(session: Session, exhibit_id: int, volumes: tuple[VolumePart, ...]) 
         hashed=files(FileEntry.hash_status == "hashed"), unreadable=files(FileEntry.hash_status == "unreadable"),
         carved=carved["carved"], carved_new=carved["carved_new"], carved_partial=carved["carved_partial"],
         extension_mismatches=files(FileEntry.extension_mismatch.is_(True)),
+        time_anomalies=files(FileEntry.time_anomaly.is_not(None)),
         warnings=matched(ProcessingWarning), findings=matched(Finding),
         matched_items=session.scalar(select(func.count()).select_from(finding_items)) or 0,
         known_bad_items=session.scalar(select(func.count()).select_from(known_bad)) or 0,

@@ -70,6 +70,7 @@ class Counts:
     carved_new: int
     carved_partial: int
     extension_mismatches: int
+    time_anomalies: int
     warnings: int
     findings: int
     matched_items: int
@@ -84,6 +85,16 @@ class Rehash:
     after: str | None
     match: bool | None
     at: str
+
+
+@dataclass(frozen=True)
+class TimeAnomaly:
+    """An NTFS entry whose $STANDARD_INFORMATION and $FILE_NAME creation times disagree."""
+    path: str
+    inode: int | None
+    si_created: datetime | None
+    fn_created: datetime | None
+    why: str
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,7 @@ class ExhibitPart:
     results_trusted: bool
     counts: Counts
     volumes: tuple[VolumePart, ...]
+    time_anomalies: tuple[TimeAnomaly, ...]        # the first TIME_ANOMALIES_LISTED; counts say how many
     work_started: datetime | None
     work_ended: datetime | None
 

@@ -25,7 +25,8 @@ Credentials = Sequence[tuple[str, str]]
 Tick = Callable[[int], None]
 
 ENTRY_FIELDS = ("locator", "path", "name", "inode", "allocated", "name_type", "meta_type", "size",
-                "mtime", "atime", "ctime", "crtime", "data_stream", "has_content")
+                "mtime", "atime", "ctime", "crtime", "fn_crtime", "fn_mtime", "fn_ctime", "fn_atime", "time_anomaly",
+                "data_stream", "has_content")
 
 
 def register(db: Database, exhibit_id: int, ctx: RunContext) -> int:
