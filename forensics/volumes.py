@@ -42,10 +42,36 @@ def scan_volumes(path: str, credentials: Credentials = ()) -> Iterator[VolumeRec
         yield from _unopenable_encrypted(path, exc)
         return
     if context.source_type == definitions.SOURCE_TYPE_FILE:
-        yield from _truncated_volumes(path)
+        found = list(_truncated_volumes(path))
+        media = raw_path_spec(path)
+    else:
+        found = list(_visit(context, context.GetRootScanNode(), "/", None, {}, _media_size(context)))
+        root = context.GetRootScanNode()
+        media = root.sub_nodes[0].path_spec if root.sub_nodes else raw_path_spec(path)
+    yield from found
+    if found and not any(v.kind in ("filesystem", "encrypted") for v in found):
+        yield from _file_system_at_offset_zero(media, found)
+
+
+def _file_system_at_offset_zero(media, partitions: list[VolumeRecord]) -> Iterator[VolumeRecord]:
+    """A first sector can be a file system's boot sector and an MBR at once (both end in 55 AA): when
+    the table's entries hold no file system or lie outside the image, the file system at offset 0 is
+    what fls reads, so it is walked too, and its note says which reading was used."""
+    from forensics.errors import FileSystemOpenError
+    from forensics.tsk import TSKVolume
+
+    try:
+        fs_type = TSKVolume(media).fs_type
+    except FileSystemOpenError:
         return
-    media_size = _media_size(context)
-    yield from _visit(context, context.GetRootScanNode(), "/", None, {}, media_size)
+    spec = path_spec_factory.Factory.NewPathSpec(definitions.TYPE_INDICATOR_TSK, location="/", parent=media)
+    tables = sorted({v.volume_system or "partition table" for v in partitions})
+    yield VolumeRecord(
+        locator=to_locator(spec), volume_path="/", kind="filesystem", volume_system=None, offset=0, size=None,
+        fs_type=fs_type.upper(),
+        note=(f"the first sector reads both as a {fs_type.upper()} boot sector and as a {', '.join(tables)} table "
+              f"({len(partitions)} entr{'y' if len(partitions) == 1 else 'ies'}, none holding a file system inside "
+              "the image); the file system at offset 0 was walked, as fls does"))
 
 
 def _unopenable_encrypted(path: str, error: ImageError) -> Iterator[VolumeRecord]:

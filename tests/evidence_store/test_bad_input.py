@@ -183,3 +183,32 @@ def test_directory_loop_is_one_warning_naming_both_paths(case_db, tmp_path):
     assert len(loops) == 1 and loops[0].endswith("directory loop: /docs/inner/back is directory /docs again "
                                                  f"(inode {loops[0].split('inode ')[1].split(')')[0]}); "
                                                  "listed once, not walked again")
+
+
+@pytest.mark.parametrize("start,count,ambiguous", [(2048, 4096, True), (63, 1_000_000_000, True),
+                                                   (1_000_000_000, 2048, False)],
+                         ids=["empty-partition", "past-the-end", "far-outside"])
+def test_file_system_behind_a_bogus_partition_table(case_db, tmp_path, start, count, ambiguous):
+    """A FAT32 boot sector that also parses as an MBR with one useless entry: the file system at
+    offset 0 is walked (fls lists it) and a warning says which reading was used."""
+    import struct
+
+    from forensics.sample import build_fat_image, sample_files
+
+    require_tools("mkfs.vfat", "mcopy")
+    files = sample_files(1)
+    image = build_fat_image(tmp_path / "bogus.img", files, size_mib=64)
+    with open(image, "r+b") as handle:
+        handle.seek(446)
+        handle.write(bytes([0x80, 0, 0, 0, 0x0C, 0, 0, 0]) + struct.pack("<II", start, count))
+    exhibit = add_exhibit(case_db, "CASE-1", f"BOGUS-{start}", str(image), "tester")
+    summary = process_exhibit(case_db, exhibit.id)
+    with case_db.session() as session:
+        paths = set(session.scalars(select(FileEntry.path).where(FileEntry.exhibit_id == exhibit.id)))
+    assert {"/" + p for p in files} <= paths, "the files at offset 0 were not walked"
+    assert summary["entries"] >= len(files)
+    said = [m for _, _, m in _warnings(case_db, f"BOGUS-{start}") if "offset 0 was walked" in m]
+    if ambiguous:      # TSK took the table: both readings were made, the warning says which was walked
+        assert len(said) == 1 and "reads both as a FAT32 boot sector" in said[0]
+    else:              # no volume system takes an entry starting 476 GiB past a 64 MiB image
+        assert said == []
