@@ -18,7 +18,15 @@ def record_failed_run(dag_id: str, run_id: str, conf: dict | None, msg: str) -> 
     """Writes the failure on the run's exhibit; False when it names no known exhibit."""
     import os
 
-    if dag_id != DAG_ID or not conf or not os.environ.get("FORENSICS_DATABASE_URL"):
+    if dag_id != DAG_ID or not conf:
+        return False
+    if not os.environ.get("FORENSICS_DATABASE_URL"):
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "evidence_pipeline run %s failed but FORENSICS_DATABASE_URL is not set where this listener runs "
+            "(the scheduler): the failure is not recorded on exhibit %s of case %s (docs/airflow.md)",
+            run_id, conf.get("exhibit"), conf.get("case"))
         return False
     from evidence_store.db import Database
     from evidence_store.store import StoreError, get_exhibit, record_warning
