@@ -15,6 +15,22 @@ from dfvfs.path.path_spec import PathSpec
 from dfvfs.serializer.json_serializer import JsonPathSpecSerializer
 
 
+def _register_every_path_spec_type() -> None:
+    """dfvfs registers a path spec type when its module is imported, and ``dfvfs.path`` imports only
+    some (not LUKSDE): a fresh worker process could not read a locator naming one."""
+    import importlib
+    import pkgutil
+
+    import dfvfs.path
+
+    for module in pkgutil.iter_modules(dfvfs.path.__path__):
+        if module.name.endswith("_path_spec"):
+            importlib.import_module(f"dfvfs.path.{module.name}")
+
+
+_register_every_path_spec_type()
+
+
 def canonical(obj: dict[str, Any]) -> str:
     """Locator JSON: sorted keys, no spaces, UTF-8 text; the same path spec always gives the same string."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

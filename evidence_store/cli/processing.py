@@ -31,10 +31,13 @@ from evidence_store.store import StoreError
               help="Content on a known-good hash set (NSRL, lab sets) skips YARA, PDQ and TLSH (recorded).")
 @click.option("--report", "draft_report", is_flag=True, help="End by drafting the exhibit's report.")
 @click.option("--examiner", default=None, help="Examiner named on the draft report (default: the exhibit's).")
+@click.option("--isolate/--no-isolate", default=True, show_default=True,
+              help="Run the per-item stages in worker processes restarted when one dies: a native parser crashing "
+                   "on hostile bytes costs that item, not the exhibit.")
 @match_option_flags
 def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers: int | None, carve: bool,
             carve_slack: bool, run_match: bool, skip_known_good: bool, draft_report: bool, examiner: str | None,
-            yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
+            isolate: bool, yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
     """Run every stage of the pipeline on an exhibit (docs/architecture.md lists them)."""
     from evidence_store.pipeline import process_exhibit
 
@@ -46,7 +49,8 @@ def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers:
     try:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
         with progress_bars() as bars:
-            summary = process_exhibit(db, exhibit_id, options=options, progress=RichProgress(bars), workers=workers)
+            summary = process_exhibit(db, exhibit_id, options=options, progress=RichProgress(bars), workers=workers,
+                                      isolate=isolate)
     except (StageFailed, StoreError) as exc:
         fail(f"case {case_name}: {exc}")
     print_summary(db, case_name, summary)

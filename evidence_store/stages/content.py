@@ -8,7 +8,12 @@ through the same machinery, reading them from the artifact store.
 """
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -39,7 +44,8 @@ def plan_batches(db: Database, exhibit_id: int, ctx: RunContext | None = None, o
 
 
 def _parameters(options: StageOptions, knowledge: Knowledge | None, **extra) -> dict:
-    params = {**extra, "match": options.match, "skip_known_good": options.skip_known_good}
+    params = {**extra, "match": options.match, "skip_known_good": options.skip_known_good,
+              "item_seconds": options.item_seconds, "worker_memory": options.worker_memory}
     if knowledge is not None:
         params.update(knowledge.parameters())
     return params
@@ -124,13 +130,89 @@ def _examine(session: Session, subject: Subject, chunks: Iterator[bytes], examin
         return True
 
     try:
-        subject.examined = examiner.examine(chunks, subject.path, decide)
+        with time_limit(options.item_seconds):
+            _test_fault(subject.path)
+            subject.examined = examiner.examine(chunks, subject.path, decide)
     except ItemError as exc:
         subject.error = str(exc)
+        return
+    except ItemTimeout:
+        subject.error = f"reading and matching it took longer than {options.item_seconds} s (item time limit); skipped"
+        return
+    except MemoryError:
+        subject.error = (f"reading and matching it needed more memory than the worker's limit "
+                         f"({options.worker_memory:,} bytes); skipped")
         return
     if knowledge is not None and subject.examined.matched:
         subject.problems = knowledge.content_findings(session, subject)
         knowledge.remember(subject)
+
+
+class ItemTimeout(Exception):
+    """One data stream took longer than the item time limit."""
+
+
+@contextmanager
+def time_limit(seconds: int):
+    """Raises ItemTimeout in this thread after ``seconds`` (main thread only: SIGALRM; elsewhere, and
+    with 0, no limit). Code inside native libraries is interrupted when it returns to Python; a
+    library that never returns is the worker watchdog's (docs/architecture.md, crash isolation)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum, frame):
+        raise ItemTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _test_fault(path: str) -> None:
+    """Fault injection for the crash-isolation tests only: FORENSICS_TEST_FAULT=crash|stall|hog:<path end>
+    makes reading that item kill the process (SIGSEGV), hang, or allocate without bound."""
+    fault = os.environ.get("FORENSICS_TEST_FAULT")
+    if not fault:
+        return
+    kind, _, where = fault.partition(":")
+    if not path.endswith(where):
+        return
+    if kind == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif kind == "stall":
+        time.sleep(3600)
+    elif kind == "hog":
+        hoard = []
+        while True:
+            hoard.append(bytearray(256 << 20))
+
+
+def split_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,
+                options: StageOptions) -> list[list[int]]:
+    """A batch whose worker died, as one item per entry, to find the entry that kills it."""
+    lo, hi = int(id_range[0]), int(id_range[1])
+    with db.session() as session:
+        return [[i, i] for i in session.scalars(select(FileEntry.id).where(
+            FileEntry.exhibit_id == exhibit_id, FileEntry.id.between(lo, hi), FileEntry.has_content.is_(True),
+            FileEntry.hash_status != "hashed").order_by(FileEntry.id))]
+
+
+def record_lost(db: Database, exhibit_id: int, item: Sequence[int], ctx: RunContext, options: StageOptions,
+                reason: str) -> None:
+    """The entry whose reading killed its worker: unreadable, with a warning naming it; the rest go on."""
+    from evidence_store.store import record_warning
+
+    with db.session() as session:
+        for entry in session.scalars(select(FileEntry).where(
+                FileEntry.exhibit_id == exhibit_id, FileEntry.id.between(int(item[0]), int(item[1])))):
+            entry.hash_status = "unreadable"
+            record_warning(session, exhibit_id, "content", f"{entry.path}: {reason}; skipped (the other entries "
+                           "were processed)", path=entry.path, file_entry_id=entry.id, volume_id=entry.volume_id)
 
 
 def _artifact(path: str) -> Iterator[bytes]:

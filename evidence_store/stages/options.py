@@ -4,7 +4,8 @@ Recorded in every run's parameters (``recorded()``; credentials by kind only, ne
 Matching limits default from the environment so Airflow workers share them:
 FORENSICS_YARA_TIMEOUT (seconds per file), FORENSICS_YARA_SIZE_CAP (bytes kept in memory for one
 scan; larger content is spooled to disk and still scanned), FORENSICS_PDQ_RADIUS,
-FORENSICS_PDQ_MIN_QUALITY.
+FORENSICS_PDQ_MIN_QUALITY. Crash isolation limits likewise: FORENSICS_ITEM_SECONDS (one data stream's
+read and matching; 0 = none), FORENSICS_WORKER_MEMORY (bytes of address space per worker process).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class StageOptions:
     yara_size_cap: int = field(default_factory=lambda: _env("FORENSICS_YARA_SIZE_CAP", 128 << 20))
     pdq_radius: int = field(default_factory=lambda: _env("FORENSICS_PDQ_RADIUS", 31))
     pdq_min_quality: int = field(default_factory=lambda: _env("FORENSICS_PDQ_MIN_QUALITY", 50))
+    item_seconds: int = field(default_factory=lambda: _env("FORENSICS_ITEM_SECONDS", 900))
+    worker_memory: int = field(default_factory=lambda: _env("FORENSICS_WORKER_MEMORY", 16 << 30))
 
     MATCHING = ("yara_timeout", "yara_size_cap", "pdq_radius", "pdq_min_quality", "skip_known_good")
 

@@ -26,13 +26,15 @@ class Stage:
     plan: str | None = None
     after: tuple[str, ...] = ()
     option: str | None = None
+    split: str | None = None     # an item whose worker died -> smaller items, to find the one that kills it
+    lost: str | None = None      # records an item that killed its worker (then the run goes on)
 
     @property
     def per_item(self) -> bool:
         return self.plan is not None
 
     def function(self, which: str = "run") -> Callable:
-        module, _, name = (self.run if which == "run" else self.plan).partition(":")
+        module, _, name = getattr(self, which).partition(":")
         return getattr(importlib.import_module(module), name)
 
     def enabled(self, options) -> bool:
@@ -49,7 +51,8 @@ STAGES: tuple[Stage, ...] = (
           after=("scan",)),
     Stage("content", "2", "reads each data stream once: MD5/SHA-1/SHA-256, type, hash sets, YARA, PDQ, TLSH; "
           "equal content is examined once", "evidence_store.stages.content:run_batch",
-          plan="evidence_store.stages.content:plan_batches", after=("walk",)),
+          plan="evidence_store.stages.content:plan_batches", after=("walk",),
+          split="evidence_store.stages.content:split_batch", lost="evidence_store.stages.content:record_lost"),
     Stage("carve", "1", "carves unallocated space, partition gaps and unpartitioned areas (and slack on request)",
           "evidence_store.stages.carve:run_batch", plan="evidence_store.stages.carve:plan", after=("scan",),
           option="carve"),

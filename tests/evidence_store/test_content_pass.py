@@ -95,7 +95,7 @@ def test_each_stream_is_read_once_and_equal_content_examined_once(lab, monkeypat
 
     cli, url, image, files = lab
     reads, matched, pdq_tried = _spy(monkeypatch)
-    cli("process", "--case", "C-1", "--exhibit", "E-1", "--workers", "1")
+    cli("process", "--case", "C-1", "--exhibit", "E-1", "--workers", "1", "--no-isolate")
 
     with Database(url).session() as session:
         readable = set(session.scalars(select(FileEntry.locator).where(FileEntry.has_content.is_(True))))
@@ -111,7 +111,7 @@ def test_each_stream_is_read_once_and_equal_content_examined_once(lab, monkeypat
     cli("evidence", "add", str(image), "--case", "C-1", "--exhibit", "E-2", "--examiner", "t")
     matched.clear()
     monkeypatch.setattr("evidence_store.matching._PREPARED", {}, raising=False)
-    cli("process", "--case", "C-1", "--exhibit", "E-2", "--workers", "1", "--no-carve")
+    cli("process", "--case", "C-1", "--exhibit", "E-2", "--workers", "1", "--no-carve", "--no-isolate")
     assert sum(matched.values()) == 0
     assert [f for f in _findings(cli, "E-2") if f[1] != "tlsh"] == [f for f in found if f[1] != "tlsh"]
 
