@@ -271,6 +271,11 @@ def peak(steps) -> float:
 
 
 def report_pair(n: int, ours: dict, tools: dict, known_good: dict | None, image_mib: float) -> dict:
+    for side, result in (("ours", ours), ("toolchain", tools), ("ours with known-good", known_good or {})):
+        failed = [s for s in result.get("steps", []) if not s.ok]
+        if failed:
+            print(f"\npair {n}: {side} FAILED at {failed[0].name}; no ratio:\n  {failed[0].error_tail()}")
+            return {"failed": f"{side}: {failed[0].name}"}
     o_process = next(s for s in ours["steps"] if s.name.endswith("-process"))
     o_total, t_total = wall(ours["steps"]), wall(tools["steps"])
     c = ours["counts"]

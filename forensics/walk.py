@@ -124,6 +124,9 @@ class _Merged:
     def __iter__(self):
         return iter(self._opened)
 
+    def read_random(self, *args):
+        return self._opened.read_random(*args)
+
     def as_directory(self):
         return self._opened.as_directory()
 
