@@ -371,7 +371,7 @@ def main() -> int:
         trace = args.workdir / "strace"
         shutil.rmtree(trace, ignore_errors=True)
         trace.mkdir()
-        strace = ["strace", "-f", "-qq", "-y", "-e", "trace=read,pread64,preadv,preadv2", "-e", "signal=none",
+        strace = ["strace", "-ff", "-qq", "-y", "-e", "trace=read,pread64,preadv,preadv2", "-e", "signal=none",
                   "-o"]
         ours = run_ours(args.forensics, image, args.workdir, logdir, rules, bad, pdq, "bytes",
                         prefix=[*strace, str(trace / "ours")])
