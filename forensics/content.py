@@ -21,6 +21,7 @@ from forensics.errors import ItemError
 from forensics.filetype import TypeIdentifier, extension_mismatch
 from forensics.matchers.errors import MatcherItemError
 from forensics.matchers.models import PdqDigest, TlshDigest, YaraOutcome
+from forensics.matchers.tlsh_digest import finish as finish_tlsh
 
 MAGIC_BYTES = 256 * 1024
 DEFAULT_MEMORY_CAP = 128 * 1024 * 1024
@@ -102,7 +103,7 @@ class Examiner:
                     tlsh_state.update(bytes(head))
             digests = Digests(size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), kind[0], kind[1],
                               extension_mismatch(posixpath.basename(path), kind[0]))
-            tlsh = _tlsh_final(tlsh_state, size)
+            tlsh = finish_tlsh(tlsh_state, size)
             if decide is not None and not decide(digests):
                 return Examined(digests, tlsh, None, (), (), False)
             body.finish()
@@ -183,16 +184,3 @@ class _Body:
 
     def __del__(self) -> None:
         self.close()
-
-
-def _tlsh_final(state, size: int) -> TlshDigest | None:
-    from forensics.matchers.tlsh_digest import MIN_SIZE
-
-    if state is None or size < MIN_SIZE:
-        return None
-    state.final()
-    try:
-        digest = state.hexdigest()
-    except ValueError:                    # "not enough variation in input"
-        return None
-    return TlshDigest(digest=digest, size=size) if digest and digest != "TNULL" else None

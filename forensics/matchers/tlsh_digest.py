@@ -41,7 +41,12 @@ def tlsh_digest(data: bytes | Iterable[bytes]) -> TlshDigest | None:
                 size += len(chunk)
     except (ItemError, OSError) as exc:
         raise MatcherItemError("unreadable", f"read failed after {size} bytes: {exc}") from exc
-    if size < MIN_SIZE:
+    return finish(state, size)
+
+
+def finish(state, size: int) -> TlshDigest | None:
+    """The digest of a ``tlsh.Tlsh`` fed ``size`` bytes; None below TLSH's minimum (size, variety)."""
+    if state is None or size < MIN_SIZE:
         return None
     state.final()
     try:

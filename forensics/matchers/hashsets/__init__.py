@@ -89,17 +89,14 @@ def read_hashset(path: str | Path, fmt: str | None = None, **options) -> Iterato
 def read_rows(path: str | Path, fmt: str | None = None, **options) -> Iterator[Row | HashSetWarning]:
     """What ``read_hashset`` yields, as ``ROW`` tuples: the bulk importer's input (tens of millions).
 
-    Hash lists and NSRL RDSv3 have a fast path (no entry object per line); the answers are the
-    same as ``read_hashset``'s (tests/forensics/matchers compare them).
+    Hash lists have a fast path (no entry object per line; NSRL RDSv3's is in ``bulk``, checked by
+    SQLite); the answers are the same as ``read_hashset``'s (tests compare them).
     """
     from forensics.matchers.hashsets.lists import rows_hash_list
-    from forensics.matchers.hashsets.rdsv3 import rows_rdsv3
 
     name = fmt or detect_format(path)
     if name == "hash-list":
         return rows_hash_list(path)
-    if name == "nsrl-rdsv3":
-        return rows_rdsv3(path, **options)
     return (item if isinstance(item, HashSetWarning) else
             (item.md5, item.sha1, item.sha256, item.pdq, item.category, item.name, item.size, item.reference)
             for item in read_hashset(path, name, **options))

@@ -112,7 +112,7 @@ def _rdsv3_rows(path: str | Path) -> Iterator[_Ready | tuple | HashSetWarning]:
     """NSRL RDSv3: rows whose three hashes are valid hex are selected, lower-cased and ordered by
     SQLite itself and taken as they come; the others go row by row through the checks of
     ``read_rdsv3`` (their warnings name the FILE rowid)."""
-    from forensics.matchers.hashsets.rdsv3 import _connect, _hex_or_none
+    from forensics.matchers.hashsets.rdsv3 import _connect, file_row
 
     valid = " AND ".join(f"typeof({c}) = 'text' AND length({c}) = {n} AND {c} NOT GLOB '*[^0-9A-Fa-f]*'"
                          for c, n in (("md5", 32), ("sha1", 40), ("sha256", 64)))
@@ -124,12 +124,10 @@ def _rdsv3_rows(path: str | Path) -> Iterator[_Ready | tuple | HashSetWarning]:
             yield _Ready((0, 1, 2, 5, 6, 7), rows)
         cursor = connection.execute("SELECT rowid, sha256, sha1, md5, file_name, file_size, package_id FROM FILE "
                                     f"WHERE NOT ({valid})")
-        for number, sha256, sha1, md5, name, size, package in cursor:
-            try:
-                yield (_hex_or_none(md5, 32), _hex_or_none(sha1, 40), _hex_or_none(sha256, 64), None, None,
-                       name, size, None if package is None else str(package))
-            except (ValueError, AttributeError) as exc:
-                yield HashSetWarning(number, f"FILE row {number}: {exc}")
+        for row in cursor:
+            item = file_row(*row)
+            yield item if isinstance(item, HashSetWarning) else (
+                item.md5, item.sha1, item.sha256, None, None, item.name, item.size, item.reference)
     finally:
         connection.close()
 

@@ -12,7 +12,6 @@ the 400+ million rows of a full set.
 """
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,50 +60,20 @@ def read_rdsv3(path: str | Path, distinct: bool = False) -> Iterator[Parsed]:
         cursor = connection.execute(query)
         number = 0
         while rows := cursor.fetchmany(10_000):
-            for sha256, sha1, md5, name, size, package in rows:
+            for row in rows:
                 number += 1
-                try:
-                    yield HashSetEntry(sha256=clean_hex(sha256, 64), sha1=clean_hex(sha1, 40),
-                                       md5=clean_hex(md5, 32), name=name, size=size,
-                                       reference=None if package is None else str(package))
-                except (ValueError, AttributeError) as exc:
-                    yield HashSetWarning(number, f"FILE row {number}: {exc}")
+                yield file_row(number, *row)
     finally:
         connection.close()
 
 
-_HEX = {64: re.compile(r"[0-9a-fA-F]{64}"), 40: re.compile(r"[0-9a-fA-F]{40}"), 32: re.compile(r"[0-9a-fA-F]{32}")}
-
-
-def _hex_or_none(value, length: int) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and _HEX[length].fullmatch(value):
-        return value.lower()
-    value = value.strip() if isinstance(value, str) else value
-    return clean_hex(value, length)                 # raises ValueError with the message read_rdsv3 gives
-
-
-def rows_rdsv3(path: str | Path, distinct: bool = False) -> Iterator[tuple | HashSetWarning]:
-    """``read_rdsv3`` as bulk rows (same values, same warnings)."""
-    connection = _connect(path)
+def file_row(number: int, sha256, sha1, md5, name, size, package) -> Parsed:
+    """One FILE row as an entry, or a warning naming the row when a hash is not hex of its length."""
     try:
-        if distinct:
-            query = "SELECT sha256, sha1, md5, NULL, NULL, NULL FROM DISTINCT_HASH"
-        else:
-            query = "SELECT sha256, sha1, md5, file_name, file_size, package_id FROM FILE"
-        cursor = connection.execute(query)
-        number = 0
-        while rows := cursor.fetchmany(50_000):
-            for sha256, sha1, md5, name, size, package in rows:
-                number += 1
-                try:
-                    yield (_hex_or_none(md5, 32), _hex_or_none(sha1, 40), _hex_or_none(sha256, 64), None, None,
-                           name, size, None if package is None else str(package))
-                except (ValueError, AttributeError) as exc:
-                    yield HashSetWarning(number, f"FILE row {number}: {exc}")
-    finally:
-        connection.close()
+        return HashSetEntry(sha256=clean_hex(sha256, 64), sha1=clean_hex(sha1, 40), md5=clean_hex(md5, 32),
+                            name=name, size=size, reference=None if package is None else str(package))
+    except (ValueError, AttributeError) as exc:
+        return HashSetWarning(number, f"FILE row {number}: {exc}")
 
 
 @dataclass(frozen=True)
