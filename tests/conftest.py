@@ -139,3 +139,17 @@ def demo_case(tmp_path_factory, demo_image):
 class _Silent:
     def phase(self, label, total):
         return lambda n: None
+
+
+def cli_for(url: str):
+    """``cli(*args, code=0)``: runs ``forensics --db URL args`` in-process, checks the exit status, returns
+    what it printed."""
+    from click.testing import CliRunner
+
+    from evidence_store.cli import main
+
+    def cli(*args, code=0):
+        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+    return cli

@@ -6,11 +6,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from click.testing import CliRunner
 
-from evidence_store.cli import main
 from forensics.sample import build_fat_image, sample_files
-from tests.conftest import require_tools
+from tests.conftest import cli_for, require_tools
 
 
 def _reformatted_fat(tmp_path: Path) -> tuple[Path, dict[str, bytes], dict[str, bytes]]:
@@ -37,12 +35,7 @@ def test_process_carves_what_the_walk_cannot_see(tmp_path, monkeypatch):
     image, old, new = _reformatted_fat(tmp_path)
     monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
     url = f"sqlite:///{tmp_path / 'case.db'}"
-
-    def cli(*args):
-        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
+    cli = cli_for(url)
     cli("case", "create", "C-1")
     cli("evidence", "add", str(image), "--case", "C-1", "--exhibit", "E-1", "--examiner", "t")
     out = cli("process", "--case", "C-1", "--exhibit", "E-1")

@@ -8,12 +8,10 @@ import io
 import json
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
-from evidence_store.cli import main
 from forensics.sample import build_fat_image
-from tests.conftest import require_tools
+from tests.conftest import cli_for, require_tools
 
 RULES = 'rule pdf_document { strings: $pdf = "%PDF-" condition: $pdf at 0 }\n'
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -45,12 +43,7 @@ def lab(tmp_path, monkeypatch):
     image = build_fat_image(tmp_path / "exhibit.img", files, size_mib=16)
     (tmp_path / "rules.yar").write_text(RULES)
     (tmp_path / "good.sha256").write_text(f"{hashlib.sha256(KNOWN).hexdigest()}  known.pdf\n")
-
-    def cli(*args, code=0):
-        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
+    cli = cli_for(url)
     cli("case", "create", "C-1")
     cli("evidence", "add", str(image), "--case", "C-1", "--exhibit", "E-1", "--examiner", "t")
     cli("rules", "add", "lab-rules", str(tmp_path / "rules.yar"), "--version", "1")

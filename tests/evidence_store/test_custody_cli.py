@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from evidence_store.cli import main
+from tests.conftest import cli_for
 
 AUDITOR = Path(__file__).with_name("auditor_verify.py")
 
@@ -106,18 +107,9 @@ def test_case_uco_export_validates(processed, tmp_path):
 def test_no_lab_key_is_said_loudly(tmp_path, monkeypatch, sample_image):
     """Without a lab signing key, processing signs no checkpoint: the summary, the warnings and
     custody verify say so (a silent gap would leave the end of the chain unprotected)."""
-    from click.testing import CliRunner
-
-    from evidence_store.cli import main
-
     monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "no-keys-here"))
     url = f"sqlite:///{tmp_path / 'case.db'}"
-
-    def cli(*args, code=0):
-        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
+    cli = cli_for(url)
     cli("case", "create", "C")
     cli("evidence", "add", str(sample_image.path), "--case", "C", "--exhibit", "E", "--examiner", "t")
     said = " ".join(cli("process", "--case", "C", "--exhibit", "E", "--no-carve", "--no-match").split())

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
 
-from evidence_store.cli import main
 from evidence_store.listings.files import entry_type
+from tests.conftest import cli_for
 
 
 def test_entry_types_from_tsk_letters():
@@ -17,12 +16,7 @@ def test_entry_types_from_tsk_letters():
 def test_files_json_carries_the_entry_type(tmp_path, monkeypatch, sample_image):
     monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
     url = f"sqlite:///{tmp_path / 'case.db'}"
-
-    def cli(*args):
-        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
+    cli = cli_for(url)
     cli("case", "create", "C")
     cli("evidence", "add", str(sample_image.path), "--case", "C", "--exhibit", "E", "--examiner", "t")
     cli("process", "--case", "C", "--exhibit", "E", "--no-carve", "--no-match")

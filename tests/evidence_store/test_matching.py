@@ -7,11 +7,9 @@ import json
 import random
 
 import pytest
-from click.testing import CliRunner
 
-from evidence_store.cli import main
 from forensics.sample import build_fat_image
-from tests.conftest import require_tools
+from tests.conftest import cli_for, require_tools
 
 RULES = """
 rule pdf_document : document { meta: author = "lab" strings: $pdf = "%PDF-" condition: $pdf at 0 }
@@ -68,12 +66,7 @@ def lab(tmp_path, monkeypatch):
         f"{hashlib.sha256(files['tools/known.bin']).hexdigest()}  known.bin\n")
     (tmp_path / "bad.md5").write_text(f"{hashlib.md5(files['docs/secret.txt']).hexdigest()}  leaked.txt\n")
     (tmp_path / "pdq.txt").write_text(f"{reference},CAM-1\n")
-
-    def cli(*args, code=0):
-        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
+    cli = cli_for(url)
     cli("case", "create", "C-1")
     cli("evidence", "add", str(image), "--case", "C-1", "--exhibit", "E-1", "--examiner", "t")
     return cli, tmp_path, files

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from evidence_store.cli import main
 from forensics.matchers.errors import RuleSetError
 from forensics.matchers.yara_rules import compile_ruleset, parse_define, prepare
 from forensics.sample import build_fat_image
-from tests.conftest import require_tools
+from tests.conftest import cli_for, require_tools
 
 # the shape of signature-base's rules (LOKI/THOR): path externals, filetype and owner
 SIGNATURE_BASE_STYLE = """
@@ -65,12 +63,7 @@ def test_cli_loads_both_sets_lists_their_externals_and_matches(tmp_path, monkeyp
     require_tools("mkfs.vfat", "mcopy")
     monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
     url = f"sqlite:///{tmp_path / 'case.db'}"
-
-    def cli(*args, code=0):
-        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
+    cli = cli_for(url)
     (tmp_path / "signature-base.yar").write_text(SIGNATURE_BASE_STYLE)
     (tmp_path / "lab.yar").write_text(LAB_STYLE)
     image = build_fat_image(tmp_path / "disk.img", {"temp/run.ps1": b"Invoke-Expression $x\n",

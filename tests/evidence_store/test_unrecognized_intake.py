@@ -8,13 +8,11 @@ import struct
 import subprocess
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
-from evidence_store.cli import main
 from evidence_store.models import CustodyEvent, Exhibit
 from forensics.sniff import describe
-from tests.conftest import require_tools
+from tests.conftest import cli_for, require_tools
 
 
 @pytest.fixture
@@ -43,12 +41,7 @@ def test_first_sectors_are_described(impossible_fat32, tmp_path):
 def test_unrecognized_exhibit_is_hashed_and_the_custody_record_shows_it(impossible_fat32, tmp_path, monkeypatch):
     monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
     url = f"sqlite:///{tmp_path / 'case.db'}"
-
-    def cli(*args, code=0):
-        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
+    cli = cli_for(url)
     cli("case", "create", "C")
     refused = cli("evidence", "add", str(impossible_fat32), "--case", "C", "--exhibit", "E-9", "--examiner", "t", code=3)
     assert "E-9" in refused and "FAT32 boot sector claiming" in refused and "impossible" in refused

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from forensics.ntfs_times import TICKS_PER_SECOND, anomaly, filetime
-from tests.conftest import require_tools
+from tests.conftest import cli_for, require_tools
 
 
 def _ticks(when: datetime) -> int:
@@ -95,18 +95,11 @@ def test_walk_records_both_times_and_flags_the_rewritten(stomped_ntfs):
 def test_files_json_shows_both_times(stomped_ntfs, tmp_path, monkeypatch):
     import json
 
-    from click.testing import CliRunner
 
-    from evidence_store.cli import main
 
     monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
     url = f"sqlite:///{tmp_path / 'case.db'}"
-
-    def cli(*args):
-        result = CliRunner().invoke(main, ["--db", url, *args], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result.output
-
+    cli = cli_for(url)
     cli("case", "create", "C")
     cli("evidence", "add", str(stomped_ntfs), "--case", "C", "--exhibit", "E", "--examiner", "t")
     cli("process", "--case", "C", "--exhibit", "E", "--no-carve", "--no-match")
