@@ -6,7 +6,6 @@ import json
 import subprocess
 from pathlib import Path
 
-
 from forensics.sample import build_fat_image, sample_files
 from tests.conftest import cli_for, require_tools
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-
 from evidence_store.listings.files import entry_type
 from tests.conftest import cli_for
 
