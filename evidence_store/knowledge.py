@@ -24,16 +24,27 @@ def lab_dir(db: Database) -> Path:
     return data_dir(db.url) / "lab"
 
 
+ENGINES = ("auto", "yara-x", "libyara")
+
+
 def add_ruleset(db: Database, name: str, paths: list[str], version: str | None = None,
-                actor: tuple[str, str] | None = None, defines: dict | None = None) -> RuleSet:
+                actor: tuple[str, str] | None = None, defines: dict | None = None,
+                engine: str = "auto") -> RuleSet:
     """Compiles and stores a rule set; a source that does not compile raises RuleSetError.
 
     ``defines`` give fixed values to externals the pipeline does not fill (``rules add --define``);
-    they are part of the set's identity (its default version and the matching digest)."""
+    they are part of the set's identity (its default version and the matching digest).
+    ``engine``: ``auto`` scans with YARA-X when it compiles every source (else libyara, and the
+    reason is kept), ``yara-x`` refuses a set YARA-X cannot compile, ``libyara`` never tries it."""
     import json
 
     from forensics.matchers import MATCHERS
+    from forensics.matchers import yara_x_engine
+    from forensics.matchers.errors import RuleSetError
     from forensics.matchers.yara_rules import compile_ruleset, externals_used, read_sources, ruleset_digest
+
+    if engine not in ENGINES:
+        raise StoreError(f"YARA engine must be one of {', '.join(ENGINES)}, not {engine!r}")
 
     actor = actor or default_actor()
     defines = dict(defines or {})
@@ -47,6 +58,18 @@ def add_ruleset(db: Database, name: str, paths: list[str], version: str | None =
     target.parent.mkdir(parents=True, exist_ok=True)
     info, _ = compile_ruleset(name, version, paths, compiled_path=target, defines=defines)
     externals = {"uses": externals_used(sources_read, defines), "defines": defines}
+    chosen, engine_path, engine_sha256, note = "libyara", None, None, None
+    if engine == "libyara":
+        note = "libyara chosen when the set was added (--engine libyara)"
+    else:
+        x_target = target.with_suffix(".yrx")
+        rules, refused = yara_x_engine.compile_sources(sources_read, defines, compiled_path=x_target)
+        if rules is None and engine == "yara-x":
+            raise RuleSetError(f"{refused} (add the set with --engine libyara or --engine auto)")
+        if rules is None:
+            note = f"{refused}; scanned with libyara"
+        else:
+            chosen, engine_path, engine_sha256 = "yara-x", str(x_target), _file_sha256(x_target)
     with db.session() as session:
         existing = session.scalar(select(RuleSet).where(RuleSet.name == name, RuleSet.version == version))
         if existing is not None:
@@ -56,14 +79,15 @@ def add_ruleset(db: Database, name: str, paths: list[str], version: str | None =
         sources = [{"name": s.name, "sha256": s.sha256, "size": s.size,
                     "text": texts[s.name].decode("utf-8", "replace")} for s in info.sources]
         row = RuleSet(name=name, version=version, sha256=info.sha256, sources=sources, rule_count=info.rule_count,
-                      compiled_path=str(target), compiled_sha256=info.compiled_sha256, externals=externals)
+                      compiled_path=str(target), compiled_sha256=info.compiled_sha256, externals=externals,
+                      engine=chosen, engine_path=engine_path, engine_sha256=engine_sha256, engine_note=note)
         session.add(row)
         append(session, Event(action="ruleset-import", actor=actor[0], actor_role=actor[1],
                               tool_name="yara", tool_version=MATCHERS["yara"].version,
                               idempotency_key=f"ruleset-import:{name}:{version}:{info.sha256}",
                               details={"name": name, "version": version, "sha256": info.sha256,
                                        "rules": info.rule_count, "sources": [s["name"] for s in sources],
-                                       "externals": externals}))
+                                       "externals": externals, "engine": chosen, "engine_note": note}))
         return row
 
 

@@ -63,6 +63,13 @@ def _defines(rule_set: RuleSet) -> dict:
     return dict((rule_set.externals or {}).get("defines") or {})
 
 
+def _engine_of(rule_set: RuleSet, versions: dict[str, str]) -> dict[str, str]:
+    """The versions of the engine that scanned with this set: YARA-X's, or yara-python's and libyara's."""
+    if (rule_set.engine or "libyara") == "yara-x":
+        return {"yara-x": versions.get("yara-x", "")}
+    return {k: v for k, v in versions.items() if k != "yara-x"}
+
+
 def _key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
@@ -86,7 +93,8 @@ class Knowledge:
         self.rulesets = list(latest.values())
         self.scanners = [(r, MATCHERS["yara"].prepare(r.compiled_path, timeout=options.yara_timeout,
                                                       size_cap=max(options.yara_size_cap, 1 << 40),
-                                                      defines=_defines(r)))
+                                                      defines=_defines(r), engine=r.engine or "libyara",
+                                                      engine_path=r.engine_path, engine_sha256=r.engine_sha256))
                          for r in self.rulesets]
         self.path_externals = sorted({name for r in self.rulesets for name in PATH_EXTERNALS
                                       if any(re.search(rf"\b{name}\b", s.get("text", "")) for s in r.sources)})
@@ -97,6 +105,7 @@ class Knowledge:
                                  MATCHERS["pdq"].prepare(convention="full-resolution"), tlsh=True,
                                  memory_cap=options.yara_size_cap)
         self.digest = _key(sorted(r.sha256 + (":" + json.dumps(_defines(r), sort_keys=True) if _defines(r) else "")
+                                  + ("" if (r.engine or "libyara") == "libyara" else f":{r.engine}")
                                   for r in self.rulesets),
                            sorted((h.sha256, h.kind) for h in self.hashsets.values()),
                            options.matching(), self.versions)[:16]
@@ -109,7 +118,7 @@ class Knowledge:
 
     def parameters(self) -> dict[str, Any]:
         """What the content runs record: the knowledge applied and its limits."""
-        return {"rulesets": [(r.name, r.version, r.sha256) for r in self.rulesets],
+        return {"rulesets": [(r.name, r.version, r.sha256, r.engine or "libyara") for r in self.rulesets],
                 "hashsets": [(h.name, h.version, h.sha256) for h in self.hashsets.values()],
                 "options": self.options.matching(), "matchers": self.versions, "knowledge": self.digest}
 
@@ -209,7 +218,8 @@ class Knowledge:
         by_digest = {r.sha256: r for r in self.rulesets}
         for digest, outcome in examined.yara:
             rule_set = by_digest[digest]
-            identity = dict(matcher="yara", matcher_version=self.versions["yara"], engine_versions=self.yara_engine,
+            identity = dict(matcher="yara", matcher_version=self.versions["yara"],
+                            engine_versions=_engine_of(rule_set, self.yara_engine),
                             set_name=rule_set.name, set_version=rule_set.version, set_sha256=rule_set.sha256,
                             known=None, category=None)
             for match in outcome.matches:

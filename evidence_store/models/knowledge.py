@@ -42,6 +42,12 @@ class RuleSet(Base):
     compiled_sha256: Mapped[Optional[str]] = mapped_column(String(64))
     # {"uses": [external names the sources refer to], "defines": {name: fixed value given at add}}
     externals: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # which engine scans with the set (forensics.matchers.yara_x_engine): "yara-x" when YARA-X compiles
+    # every source, else "libyara"; engine_note says why libyara where it was not the examiner's choice
+    engine: Mapped[str] = mapped_column(String(20), default="libyara", server_default="libyara")
+    engine_path: Mapped[Optional[str]] = mapped_column(Text)        # the YARA-X compiled rules
+    engine_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    engine_note: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[created]
 
 

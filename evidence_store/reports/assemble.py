@@ -198,7 +198,7 @@ def _engine_versions(session: Session, exhibit_ids: list[int]) -> dict[str, str]
     """Versions of the matching engines (yara, pdqhash, tlsh, Pillow) that produced findings."""
     found: dict[str, str] = {}
     first = select(func.min(Finding.id)).where(Finding.exhibit_id.in_(exhibit_ids)).group_by(
-        Finding.matcher, Finding.matcher_version)
+        Finding.matcher, Finding.matcher_version, Finding.set_sha256)      # rule sets differ in engine
     for versions in session.scalars(select(Finding.engine_versions).where(Finding.id.in_(first))):
         for name, value in (versions or {}).items():
             found[name] = str(value)
@@ -206,9 +206,11 @@ def _engine_versions(session: Session, exhibit_ids: list[int]) -> dict[str, str]
 
 
 def _knowledge(session: Session, rulesets: set[tuple], hashsets: set[tuple]):
-    for name, version, digest in sorted(rulesets):
+    for name, version, digest, *engine in sorted(rulesets):
         row = session.scalar(select(RuleSet).where(RuleSet.name == name, RuleSet.version == version))
-        detail = f"{row.rule_count} rules from {len(row.sources)} file(s)" if row else "no longer in the database"
+        scanned = f", scanned with {engine[0] if engine else 'libyara'}"       # runs before YARA-X record none
+        detail = (f"{row.rule_count} rules from {len(row.sources)} file(s){scanned}" if row
+                  else "no longer in the database")
         yield KnowledgePart("YARA rule set", name, version, digest, detail)
     for name, version, digest in sorted(hashsets):
         row = session.scalar(select(HashSet).where(HashSet.name == name, HashSet.version == version))

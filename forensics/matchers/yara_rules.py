@@ -190,6 +190,8 @@ def externals_for(path: str, filetype: str = "") -> dict[str, str]:
 class YaraScanner:
     """Compiled rules plus the per-file limits; one outcome per scanned file."""
 
+    engine = "libyara"
+
     def __init__(self, rules, info: RuleSetInfo | None = None, *, timeout: int = DEFAULT_TIMEOUT,
                  size_cap: int = DEFAULT_SIZE_CAP,
                  max_string_matches: int = DEFAULT_MAX_STRING_MATCHES,
@@ -292,8 +294,16 @@ class YaraScanner:
                          strings_truncated=truncated)
 
 
-def prepare(compiled_path: str | Path, info: RuleSetInfo | None = None, **limits) -> YaraScanner:
-    """A scanner over saved compiled rules (checks ``info.compiled_sha256`` when given)."""
+def prepare(compiled_path: str | Path, info: RuleSetInfo | None = None, *, engine: str = "libyara",
+            engine_path: str | Path | None = None, engine_sha256: str | None = None, **limits) -> YaraScanner:
+    """A scanner over saved compiled rules (checks ``info.compiled_sha256`` when given); with
+    ``engine="yara-x"`` over the YARA-X rules saved at ``engine_path`` (forensics.matchers.yara_x_engine)."""
+    if engine == "yara-x":
+        from forensics.matchers import yara_x_engine
+
+        scanner = yara_x_engine.prepare(engine_path, engine_sha256, **limits)
+        scanner.info = info
+        return scanner
     rules = load_rules(compiled_path, info.compiled_sha256 if info else None)
     return YaraScanner(rules, info, **limits)
 
@@ -301,4 +311,11 @@ def prepare(compiled_path: str | Path, info: RuleSetInfo | None = None, **limits
 def engine_versions() -> dict[str, str]:
     import yara
 
-    return {"yara-python": yara.__version__, "libyara": getattr(yara, "YARA_VERSION", "")}
+    versions = {"yara-python": yara.__version__, "libyara": getattr(yara, "YARA_VERSION", "")}
+    try:
+        from forensics.matchers import yara_x_engine
+
+        versions["yara-x"] = yara_x_engine.version()
+    except ImportError:
+        pass
+    return versions
