@@ -34,8 +34,9 @@ def add_ruleset(db: Database, name: str, paths: list[str], version: str | None =
 
     ``defines`` give fixed values to externals the pipeline does not fill (``rules add --define``);
     they are part of the set's identity (its default version and the matching digest).
-    ``engine``: ``auto`` scans with YARA-X when it compiles every source (else libyara, and the
-    reason is kept), ``yara-x`` refuses a set YARA-X cannot compile, ``libyara`` never tries it."""
+    ``engine``: ``auto`` scans with YARA-X the source files it compiles and with libyara the others
+    (the reason is kept), ``yara-x`` refuses a set YARA-X cannot compile whole, ``libyara`` never
+    tries it."""
     import json
 
     from forensics.matchers import MATCHERS
@@ -58,18 +59,29 @@ def add_ruleset(db: Database, name: str, paths: list[str], version: str | None =
     target.parent.mkdir(parents=True, exist_ok=True)
     info, _ = compile_ruleset(name, version, paths, compiled_path=target, defines=defines)
     externals = {"uses": externals_used(sources_read, defines), "defines": defines}
-    chosen, engine_path, engine_sha256, note = "libyara", None, None, None
+    chosen, engine_path, engine_sha256, note, split = "libyara", None, None, None, None
     if engine == "libyara":
         note = "libyara chosen when the set was added (--engine libyara)"
     else:
-        x_target = target.with_suffix(".yrx")
-        rules, refused = yara_x_engine.compile_sources(sources_read, defines, compiled_path=x_target)
-        if rules is None and engine == "yara-x":
-            raise RuleSetError(f"{refused} (add the set with --engine libyara or --engine auto)")
-        if rules is None:
-            note = f"{refused}; scanned with libyara"
+        refused = yara_x_engine.refused_sources(sources_read, defines)
+        why = "; ".join(f"YARA-X refuses {n}: {r}" for n, r in refused.items())
+        if refused and engine == "yara-x":
+            raise RuleSetError(f"{why} (add the set with --engine auto: those files are then scanned with libyara)")
+        accepted = [(n, d) for n, d in sources_read if n not in refused]
+        if len(refused) == len(sources_read):
+            note = f"{why}; scanned with libyara"
         else:
+            x_target = target.with_suffix(".yrx")
+            yara_x_engine.compile_sources(accepted, defines, compiled_path=x_target)
             chosen, engine_path, engine_sha256 = "yara-x", str(x_target), _file_sha256(x_target)
+        if refused and accepted:
+            part = target.with_suffix(".libyara-part.yarc")
+            compile_ruleset(name, version, [p for p in paths if Path(p).name in refused], compiled_path=part,
+                            defines=defines)
+            chosen = "mixed"
+            split = {"libyara": sorted(refused), "path": str(part), "sha256": _file_sha256(part),
+                     "order": [n for n, _ in sources_read]}
+            note = f"{why}; {len(refused)} of {len(sources_read)} files scanned with libyara, the rest with YARA-X"
     with db.session() as session:
         existing = session.scalar(select(RuleSet).where(RuleSet.name == name, RuleSet.version == version))
         if existing is not None:
@@ -80,7 +92,8 @@ def add_ruleset(db: Database, name: str, paths: list[str], version: str | None =
                     "text": texts[s.name].decode("utf-8", "replace")} for s in info.sources]
         row = RuleSet(name=name, version=version, sha256=info.sha256, sources=sources, rule_count=info.rule_count,
                       compiled_path=str(target), compiled_sha256=info.compiled_sha256, externals=externals,
-                      engine=chosen, engine_path=engine_path, engine_sha256=engine_sha256, engine_note=note)
+                      engine=chosen, engine_path=engine_path, engine_sha256=engine_sha256, engine_note=note,
+                      engine_split=split)
         session.add(row)
         append(session, Event(action="ruleset-import", actor=actor[0], actor_role=actor[1],
                               tool_name="yara", tool_version=MATCHERS["yara"].version,

@@ -63,11 +63,15 @@ def _defines(rule_set: RuleSet) -> dict:
     return dict((rule_set.externals or {}).get("defines") or {})
 
 
-def _engine_of(rule_set: RuleSet, versions: dict[str, str]) -> dict[str, str]:
-    """The versions of the engine that scanned with this set: YARA-X's, or yara-python's and libyara's."""
-    if (rule_set.engine or "libyara") == "yara-x":
+def _engine_of(rule_set: RuleSet, versions: dict[str, str], namespace: str | None = None) -> dict[str, str]:
+    """The versions of the engine that scanned with this set (with one of its files, for a match):
+    YARA-X's, or yara-python's and libyara's; both for a mixed set's outcome as a whole."""
+    engine = rule_set.engine or "libyara"
+    if engine == "mixed" and namespace is not None:
+        engine = "libyara" if namespace in (rule_set.engine_split or {}).get("libyara", ()) else "yara-x"
+    if engine == "yara-x":
         return {"yara-x": versions.get("yara-x", "")}
-    return {k: v for k, v in versions.items() if k != "yara-x"}
+    return dict(versions) if engine == "mixed" else {k: v for k, v in versions.items() if k != "yara-x"}
 
 
 def _key(*parts: object) -> str:
@@ -94,7 +98,8 @@ class Knowledge:
         self.scanners = [(r, MATCHERS["yara"].prepare(r.compiled_path, timeout=options.yara_timeout,
                                                       size_cap=max(options.yara_size_cap, 1 << 40),
                                                       defines=_defines(r), engine=r.engine or "libyara",
-                                                      engine_path=r.engine_path, engine_sha256=r.engine_sha256))
+                                                      engine_path=r.engine_path, engine_sha256=r.engine_sha256,
+                                                      split=r.engine_split))
                          for r in self.rulesets]
         self.path_externals = sorted({name for r in self.rulesets for name in PATH_EXTERNALS
                                       if any(re.search(rf"\b{name}\b", s.get("text", "")) for s in r.sources)})
@@ -223,7 +228,9 @@ class Knowledge:
                             set_name=rule_set.name, set_version=rule_set.version, set_sha256=rule_set.sha256,
                             known=None, category=None)
             for match in outcome.matches:
-                subject.findings.append(dict(identity, outcome="match", rule=f"{match.namespace}:{match.rule}", detail={
+                subject.findings.append(dict(identity, engine_versions=_engine_of(rule_set, self.yara_engine,
+                                                                                  match.namespace),
+                                             outcome="match", rule=f"{match.namespace}:{match.rule}", detail={
                     "namespace": match.namespace, "rule": match.rule, "tags": list(match.tags),
                     "meta": dict(match.meta),
                     "strings": [[s.identifier, s.offset, s.length, s.data_hex] for s in match.strings],

@@ -43,11 +43,15 @@ class RuleSet(Base):
     # {"uses": [external names the sources refer to], "defines": {name: fixed value given at add}}
     externals: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     # which engine scans with the set (forensics.matchers.yara_x_engine): "yara-x" when YARA-X compiles
-    # every source, else "libyara"; engine_note says why libyara where it was not the examiner's choice
+    # every source, "mixed" when it compiles some (libyara scans with the others), else "libyara";
+    # engine_note says which files YARA-X refused and why
     engine: Mapped[str] = mapped_column(String(20), default="libyara", server_default="libyara")
     engine_path: Mapped[Optional[str]] = mapped_column(Text)        # the YARA-X compiled rules
     engine_sha256: Mapped[Optional[str]] = mapped_column(String(64))
     engine_note: Mapped[Optional[str]] = mapped_column(Text)
+    # engine "mixed": {"libyara": [files YARA-X refuses], "path": their libyara compiled file, "sha256": …,
+    # "order": [every file in the set's order]}
+    engine_split: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[created]
 
 

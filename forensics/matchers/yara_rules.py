@@ -295,13 +295,19 @@ class YaraScanner:
 
 
 def prepare(compiled_path: str | Path, info: RuleSetInfo | None = None, *, engine: str = "libyara",
-            engine_path: str | Path | None = None, engine_sha256: str | None = None, **limits) -> YaraScanner:
+            engine_path: str | Path | None = None, engine_sha256: str | None = None,
+            split: Mapping[str, Any] | None = None, **limits) -> YaraScanner:
     """A scanner over saved compiled rules (checks ``info.compiled_sha256`` when given); with
-    ``engine="yara-x"`` over the YARA-X rules saved at ``engine_path`` (forensics.matchers.yara_x_engine)."""
-    if engine == "yara-x":
+    ``engine="yara-x"`` over the YARA-X rules saved at ``engine_path``; with ``engine="mixed"`` YARA-X
+    over those and libyara over the files YARA-X refused (``split``: their compiled file, its SHA-256
+    and the set's file order). See forensics.matchers.yara_x_engine."""
+    if engine in ("yara-x", "mixed"):
         from forensics.matchers import yara_x_engine
 
         scanner = yara_x_engine.prepare(engine_path, engine_sha256, **limits)
+        if engine == "mixed":
+            rest = YaraScanner(load_rules(split["path"], split.get("sha256")), info, **limits)
+            scanner = yara_x_engine.SplitScanner(scanner, rest, split["order"])
         scanner.info = info
         return scanner
     rules = load_rules(compiled_path, info.compiled_sha256 if info else None)

@@ -2,10 +2,12 @@
 rewrite (``yara-x`` on PyPI), which scans the benchmark's public rule set about 3.5 times faster
 than libyara with identical matches (bench/README.md).
 
-A rule set runs on YARA-X only as a whole: each source file compiles into its own namespace named
-after the file (as with libyara), with the same externals declared, ``include`` refused; when
-YARA-X refuses any rule of any file, the set stays on libyara and the reason is recorded — scanning
-the rest would change what the set finds. Findings are the same records as libyara's
+Each source file compiles into its own namespace named after the file (as with libyara), with
+the same externals declared and ``include`` refused. YARA-X refuses some rules libyara takes (and
+keeps the good rules of a file it refuses), so a file it refuses is compiled by libyara alone: a set
+is scanned by YARA-X (every file compiles), by both (:class:`SplitScanner`: "mixed"), or by libyara.
+Rules see only their own namespace, so splitting a set by file finds what libyara finds with the
+whole set. Findings are the same records as libyara's
 (:class:`~forensics.matchers.models.YaraMatch`): matched bytes are sliced from the scanned data (the first 512, as libyara keeps),
 metadata keeps the last value of a repeated key (as yara-python's dict does), and at most
 ``max_string_matches`` occurrences are kept per string.
@@ -38,23 +40,45 @@ def version() -> str:
     return package_version("yara-x")
 
 
-def compile_sources(sources: Sequence[tuple[str, bytes]], defines: Mapping[str, Define] | None = None,
-                    compiled_path: str | Path | None = None) -> tuple[Any, str | None]:
-    """Compiles the (name, bytes) sources with YARA-X: ``(rules, None)``, or ``(None, reason)`` when
-    YARA-X refuses any of them. With ``compiled_path`` the rules are saved there."""
+def _compiler(defines: Mapping[str, Define] | None):
     import yara_x
 
     compiler = yara_x.Compiler()
     compiler.enable_includes(False)
     for name, value in {**dict.fromkeys(EXTERNALS, ""), **dict(defines or {})}.items():
         compiler.define_global(name, value)
+    return compiler
+
+
+def refused_sources(sources: Sequence[tuple[str, bytes]],
+                    defines: Mapping[str, Define] | None = None) -> dict[str, str]:
+    """{source name: YARA-X's first error line} for each source file YARA-X does not compile."""
+    import yara_x
+
+    compiler, refused = _compiler(defines), {}
     for name, data in sources:
         compiler.new_namespace(name)
         try:
             compiler.add_source(data.decode("utf-8", "replace"), origin=name)
         except yara_x.CompileError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return None, f"YARA-X refuses {name}: {first}"
+            lines = str(exc).strip().splitlines()
+            refused[name] = lines[0] if lines else type(exc).__name__
+    return refused
+
+
+def compile_sources(sources: Sequence[tuple[str, bytes]], defines: Mapping[str, Define] | None = None,
+                    compiled_path: str | Path | None = None) -> tuple[Any, str | None]:
+    """Compiles the (name, bytes) sources with YARA-X: ``(rules, None)``, or ``(None, reason)`` when
+    YARA-X refuses any of them (a refused file may leave some of its rules in YARA-X's compiler, so
+    a set is compiled only once every file is known to compile). With ``compiled_path`` the rules are
+    saved there."""
+    refused = refused_sources(sources, defines)
+    if refused:
+        return None, "; ".join(f"YARA-X refuses {name}: {why}" for name, why in refused.items())
+    compiler = _compiler(defines)
+    for name, data in sources:
+        compiler.new_namespace(name)
+        compiler.add_source(data.decode("utf-8", "replace"), origin=name)
     rules = compiler.build()
     if compiled_path is not None:
         try:
@@ -106,7 +130,7 @@ class YaraXScanner(YaraScanner):
         if len(data) > self.size_cap:
             return YaraOutcome("too-large", message=f"{len(data)} bytes exceed the size cap of "
                                f"{self.size_cap} bytes; not scanned")
-        data = bytes(data) if isinstance(data, bytearray) else data
+        data = data if isinstance(data, bytes) else bytes(data)
         return self._scan(lambda: self._scanner.scan(data), data, externals, len(data))
 
     def scan_path(self, path: str | Path, externals: Mapping[str, str]) -> YaraOutcome:
@@ -168,3 +192,33 @@ def _summary(outcome: YaraOutcome) -> str:
     if outcome.status not in ("matched", "clean"):
         return f"{outcome.status}: {outcome.message}"
     return ", ".join(f"{m.namespace}:{m.rule} ({len(m.strings)} strings)" for m in outcome.matches) or "no match"
+
+
+_WORST = ("error", "timeout", "too-large", "matched", "clean")
+
+
+class SplitScanner(YaraScanner):
+    """A rule set whose files YARA-X compiles in part: YARA-X scans with those files, libyara with the
+    rest. Each file is its own namespace and rules see only their namespace, so the union of the two
+    outcomes is what libyara alone finds with the whole set; matches come in the set's file order."""
+
+    engine = "mixed"
+
+    def __init__(self, modern: YaraXScanner, classic: YaraScanner, order: Sequence[str]) -> None:
+        self.modern, self.classic = modern, classic
+        self.info = None
+        self.timeout, self.size_cap = classic.timeout, classic.size_cap
+        self.max_string_matches, self.defines = classic.max_string_matches, classic.defines
+        self._rank = {name: i for i, name in enumerate(order)}
+
+    def scan_bytes(self, data, externals: Mapping[str, str]) -> YaraOutcome:
+        return self._merge(self.modern.scan_bytes(data, externals), self.classic.scan_bytes(data, externals))
+
+    def scan_path(self, path, externals: Mapping[str, str]) -> YaraOutcome:
+        return self._merge(self.modern.scan_path(path, externals), self.classic.scan_path(path, externals))
+
+    def _merge(self, a: YaraOutcome, b: YaraOutcome) -> YaraOutcome:
+        status = min(a.status, b.status, key=_WORST.index)
+        matches = tuple(sorted(a.matches + b.matches, key=lambda m: self._rank.get(m.namespace, len(self._rank))))
+        message = "; ".join(m for m in (a.message, b.message) if m)
+        return YaraOutcome(status, matches, message, max(a.scanned_bytes, b.scanned_bytes))

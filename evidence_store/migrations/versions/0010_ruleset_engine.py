@@ -21,10 +21,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('engine_path', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('engine_sha256', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('engine_note', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('engine_split', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('rulesets', schema=None) as batch_op:
+        batch_op.drop_column('engine_split')
         batch_op.drop_column('engine_note')
         batch_op.drop_column('engine_sha256')
         batch_op.drop_column('engine_path')

@@ -80,10 +80,33 @@ def test_spooled_files_limits_and_caps(both, tmp_path):
 
 
 def test_a_set_yara_x_refuses_is_reported_not_half_compiled(tmp_path):
-    (tmp_path / "brace.yar").write_text(LIBYARA_ONLY)
+    """YARA-X keeps the good rules of a file it refuses; such a file must not be compiled by it at all."""
+    (tmp_path / "brace.yar").write_text('rule fine { strings: $a = "fine" condition: $a }\n' + LIBYARA_ONLY)
+    (tmp_path / "good.yar").write_text('rule good { strings: $a = "good" condition: $a }\n')
     compile_ruleset("b", "1", [tmp_path / "brace.yar"])               # libyara takes it
-    rules, refused = yara_x_engine.compile_sources(read_sources([tmp_path / "brace.yar"]))
+    sources = read_sources([tmp_path / "brace.yar", tmp_path / "good.yar"])
+    assert list(yara_x_engine.refused_sources(sources)) == ["brace.yar"]
+    rules, refused = yara_x_engine.compile_sources(sources)
     assert rules is None and refused.startswith("YARA-X refuses brace.yar:")
+
+
+def test_a_mixed_set_finds_what_libyara_finds(tmp_path):
+    """Files YARA-X compiles run on it, the others on libyara; the union equals libyara on the whole set."""
+    (tmp_path / "malware.yar").write_text(MALWARE_YAR)
+    (tmp_path / "brace.yar").write_text('rule fine { strings: $a = "hello" condition: $a }\n' + LIBYARA_ONLY)
+    (tmp_path / "other.yar").write_text(OTHER_YAR)
+    paths = [tmp_path / "malware.yar", tmp_path / "brace.yar", tmp_path / "other.yar"]
+    info, _ = compile_ruleset("m", "1", paths, compiled_path=tmp_path / "all.yarc")
+    accepted = [s for s in read_sources(paths) if s[0] != "brace.yar"]
+    yara_x_engine.compile_sources(accepted, compiled_path=tmp_path / "m.yrx")
+    compile_ruleset("m", "1", [tmp_path / "brace.yar"], compiled_path=tmp_path / "part.yarc")
+    mixed = prepare(None, info, engine="mixed", engine_path=tmp_path / "m.yrx",
+                    split={"path": tmp_path / "part.yarc", "order": [p.name for p in paths]})
+    whole = prepare(tmp_path / "all.yarc", info)
+    data = TARGETS["prog.exe"] + TARGETS["note1.txt"] + b" a{,b "
+    externals = externals_for("/docs/note1.txt", "text/plain")
+    a, b = whole.scan_bytes(data, externals), mixed.scan_bytes(data, externals)
+    assert a == b and {m.namespace for m in b.matches} == {"malware.yar", "brace.yar", "other.yar"}
 
 
 def test_compiled_rules_are_checked_on_load(both, tmp_path):
@@ -100,6 +123,7 @@ def test_rules_add_chooses_the_engine_and_process_records_it(tmp_path, monkeypat
     monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
     (tmp_path / "malware.yar").write_text(MALWARE_YAR)
     (tmp_path / "brace.yar").write_text(LIBYARA_ONLY)
+    (tmp_path / "other.yar").write_text(OTHER_YAR)
     image = build_fat_image(tmp_path / "disk.img", {"docs/note1.txt": TARGETS["note1.txt"],
                                                     "bin/prog.exe": TARGETS["prog.exe"],
                                                     "a/brace.txt": b"xx a{,b yy"}, size_mib=16)
@@ -108,17 +132,24 @@ def test_rules_add_chooses_the_engine_and_process_records_it(tmp_path, monkeypat
         cli = cli_for(f"sqlite:///{tmp_path / engine}.db")
         added = cli("rules", "add", "lab", str(tmp_path / "malware.yar"), "--engine", engine)
         assert added.splitlines()[0].endswith("engine " + ("yara-x" if engine == "auto" else "libyara"))
-        assert "engine: libyara" in cli("rules", "add", "old", str(tmp_path / "brace.yar")) + cli("rules", "list")
-        assert "YARA-X refuses brace.yar" in cli("rules", "list")
+        assert "engine libyara" in cli("rules", "add", "old", str(tmp_path / "brace.yar"))
+        assert "engine: libyara (YARA-X refuses brace.yar" in cli("rules", "list")
+        if engine == "auto":
+            mixed = cli("rules", "add", "both", str(tmp_path / "other.yar"), str(tmp_path / "brace.yar"))
+            assert "engine mixed" in mixed and "1 of 2 files scanned with libyara" in mixed
         cli("case", "create", "C")
         cli("evidence", "add", str(image), "--case", "C", "--exhibit", "E", "--examiner", "t")
         cli("process", "--case", "C", "--exhibit", "E", "--no-carve")
         found = [f for f in map(json.loads, cli("findings", "--case", "C", "--json").splitlines())
                  if f["matcher"] == "yara"]
-        results[engine] = sorted((f["path"], f["rule"], json.dumps(f["detail"], sort_keys=True)) for f in found)
+        results[engine] = sorted((f["path"], f["rule"], json.dumps(f["detail"], sort_keys=True)) for f in found
+                                 if f["set_name"] != "both")
         engines = {f["rule"].split(":")[0]: set(f["engine_versions"]) for f in found}
         assert engines["brace.yar"] == {"libyara", "yara-python"}
         assert engines["malware.yar"] == ({"yara-x"} if engine == "auto" else {"libyara", "yara-python"})
+        if engine == "auto":
+            assert engines["other.yar"] == {"yara-x"}
+            results[engine] = [r for r in results[engine] if not r[1].startswith("other.yar")]
         if engine == "auto":
             refused = cli("rules", "add", "strict", str(tmp_path / "brace.yar"), "--engine", "yara-x", code=3)
             assert "YARA-X refuses brace.yar" in refused
