@@ -63,8 +63,9 @@ def rules_list() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--limit", default=10000, show_default=True, help="Files scanned at most.")
 def rules_compare(name: str, paths: tuple[str, ...], limit: int) -> None:
-    """Scan files (or directories) with rule set NAME under libyara and YARA-X and list every file whose
-    matches differ; exits 1 when any does. Run it on the lab's own material before trusting an engine."""
+    """Scan files (or directories) with rule set NAME as it is scanned (YARA-X, or YARA-X and libyara
+    per file) and with libyara alone; list every file whose matches differ and exit 1 when any does.
+    Run it on the lab's own material before trusting the engine."""
     from pathlib import Path
 
     from evidence_store.knowledge import list_rulesets
@@ -75,22 +76,22 @@ def rules_compare(name: str, paths: tuple[str, ...], limit: int) -> None:
     if not rows:
         cli.fail(f"rule set {name}: not in this database (forensics rules list)")
     row = rows[-1]
-    sources = [(s["name"], s["text"].encode("utf-8")) for s in row.sources]
+    if row.engine == "libyara":
+        cli.fail(f"rule set {name}: scanned with libyara only ({row.engine_note}); nothing to compare")
     defines = (row.externals or {}).get("defines") or {}
     try:
         classic = yara_rules.prepare(row.compiled_path, defines=defines)
-        rules_x, refused = yara_x_engine.compile_sources(sources, defines)
+        modern = yara_rules.prepare(row.compiled_path, defines=defines, engine=row.engine,
+                                    engine_path=row.engine_path, engine_sha256=row.engine_sha256,
+                                    split=row.engine_split)
     except RuleSetError as exc:
         cli.fail(f"rule set {name}: {exc}")
-    if rules_x is None:
-        cli.fail(f"rule set {name}: {refused}; only libyara can scan with it")
-    modern = yara_x_engine.YaraXScanner(rules_x, defines=defines)
 
     def files():
         seen = 0
         for start in map(Path, paths):
             for path in sorted(start.rglob("*")) if start.is_dir() else [start]:
-                if path.is_file() and not path.is_symlink() and seen < limit:
+                if path.is_file() and not path.is_symlink() and seen < limit and path.stat().st_size <= 1 << 27:
                     seen += 1
                     yield path, path.read_bytes()
 

@@ -173,7 +173,7 @@ def prepare(compiled_path: str | Path, expected_sha256: str | None = None, **lim
     return YaraXScanner(load_rules(compiled_path, expected_sha256), **limits)
 
 
-def compare(classic: YaraScanner, modern: YaraXScanner, files) -> tuple[int, list[tuple[str, str, str]]]:
+def compare(classic: YaraScanner, modern: YaraScanner, files) -> tuple[int, list[tuple[str, str, str]]]:
     """Scans each (path, bytes) with both engines: (files scanned, [(path, libyara's, YARA-X's)] where the
     rules that matched, or the strings they matched, differ). The check a lab runs before trusting YARA-X
     with a rule set on its own material (``forensics rules compare``)."""
