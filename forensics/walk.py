@@ -241,20 +241,26 @@ def _dfvfs_time(value) -> datetime | None:
 
 
 def _dfvfs_records(entry, path: str) -> Iterator[FileRecord]:
+    """The entry, and a row per named data stream (NTFS alternate data streams) with its size. The
+    entry's number is the one TSK gives (NTFS: the MFT entry); an entry with no default data stream
+    (NTFS metadata files such as $Secure, whose data is the named $SDS) has no content of its own."""
     kind = "d" if entry.IsDirectory() else "l" if entry.IsLink() else "r" if entry.IsFile() else "-"
-    inode = getattr(entry.path_spec, "identifier", None) or getattr(entry.path_spec, "inode", None)
+    spec = entry.path_spec
+    inode = next((value for value in (getattr(spec, name, None) for name in ("mft_entry", "inode", "identifier"))
+                  if value is not None), None)
+    streams = list(entry.data_streams)
     base = dict(
         inode=inode, allocated=entry.IsAllocated(), name_type=kind, meta_type=kind,
         mtime=_dfvfs_time(entry.modification_time), atime=_dfvfs_time(entry.access_time),
         ctime=_dfvfs_time(entry.change_time), crtime=_dfvfs_time(entry.creation_time),
     )
-    yield FileRecord(locator=to_locator(entry.path_spec), path=path, name=entry.name,
-                     size=entry.size, has_content=kind == "r", **base)
-    for stream in entry.data_streams:
+    yield FileRecord(locator=to_locator(spec), path=path, name=entry.name, size=entry.size,
+                     has_content=kind == "r" and any(not stream.name for stream in streams), **base)
+    for stream in streams:
         if stream.name:
             yield FileRecord(
                 locator=_stream_locator(entry, stream.name), path=f"{path}:{stream.name}",
-                name=f"{entry.name}:{stream.name}", size=None, data_stream=stream.name,
+                name=f"{entry.name}:{stream.name}", size=getattr(stream, "size", None), data_stream=stream.name,
                 has_content=True, **base)
 
 
