@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from evidence_store.runs import RunContext
 
 PARALLEL = 2  # mapped runs of one stage at once: the workers have two cores
-LABELS = {"walk": "volume {item}", "content": "entries {item[0]}-{item[1]}", "carve": "ranges {item[0]}-{item[1]}"}
+LABELS = {"walk": "volume {item}", "content": "entries {item[0]}-{item[1]}", "expand": "containers {item[0]}-{item[1]}",
+          "derived": "entries {item[0]}-{item[1]}", "carve": "ranges {item[0]}-{item[1]}"}
 
 
 @contextmanager
@@ -121,6 +122,8 @@ def _each(stage: Stage):
         "credentials": Param([], type="array", items={"type": "array", "items": {"type": "string"},
                                                       "minItems": 2, "maxItems": 2},
                              description="[type, value] pairs for encrypted volumes, e.g. [\"password\", \"...\"]"),
+        "expand": Param(True, type="boolean", description="open containers (archives, compressed files, documents, "
+                                                          "ISO images) and process the files inside them"),
         "carve": Param(True, type="boolean", description="carve unallocated space and unpartitioned areas"),
         "slack": Param(False, type="boolean", description="also carve file slack"),
         "match": Param(True, type="boolean", description="run the matchers in the content pass"),

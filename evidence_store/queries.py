@@ -14,16 +14,19 @@ FILE_COLUMNS = ("id", "path", "inode", "allocated", "size", "mtime", "atime", "c
                 "fn_crtime", "fn_mtime", "fn_ctime", "fn_atime", "time_anomaly",
                 "md5", "sha1", "sha256", "mime_type", "description", "extension_mismatch",
                 "hash_status", "data_stream", "locator", "known_good", "restricted", "pdq_hash", "pdq_quality",
-                "tlsh")
+                "tlsh", "parent_id", "depth", "extractor")
 
 
-def iter_files(db: Database, exhibit_id: int, *, deleted_only: bool = False,
+def iter_files(db: Database, exhibit_id: int, *, deleted_only: bool = False, derived: bool | None = None,
                limit: int | None = None) -> Iterator[dict]:
+    """The exhibit's entries; ``derived`` True: only those found inside containers, False: only walked ones."""
     with db.session() as session:
         query = (select(FileEntry, Volume.volume_path).join(Volume, Volume.id == FileEntry.volume_id)
                  .where(FileEntry.exhibit_id == exhibit_id).order_by(FileEntry.id))
         if deleted_only:
             query = query.where(FileEntry.allocated.is_(False))
+        if derived is not None:
+            query = query.where(FileEntry.parent_id.is_not(None) if derived else FileEntry.parent_id.is_(None))
         if limit:
             query = query.limit(limit)
         for entry, volume_path in session.execute(query).yield_per(1000):

@@ -25,6 +25,15 @@ from evidence_store.store import StoreError
 @click.option("--carve/--no-carve", default=True, show_default=True,
               help="Carve unallocated space and unpartitioned areas too.")
 @click.option("--carve-slack", is_flag=True, help="Also carve file slack.")
+@click.option("--expand/--no-expand", default=True, show_default=True,
+              help="Open containers (archives, compressed files, PDF/OLE/OOXML documents, ISO images) and process "
+                   "every file inside them as a derived entry. A --credential password:... is tried on encrypted ones.")
+@click.option("--expand-depth", type=click.IntRange(1, 32), default=None,
+              help="Containers inside containers opened at most (default 5, $FORENSICS_EXPAND_DEPTH).")
+@click.option("--expand-max-bytes", type=click.IntRange(1), default=None,
+              help="Bytes expanded at most from one top-level container (default 4 GiB).")
+@click.option("--expand-max-ratio", type=click.IntRange(2), default=None,
+              help="Largest expanded/compressed ratio of a member above 16 MiB (default 500; bombs go beyond).")
 @click.option("--match/--no-match", "run_match", default=True, show_default=True,
               help="Run the matchers (hash sets, YARA, PDQ, TLSH) in the content pass.")
 @click.option("--skip-known-good", is_flag=True,
@@ -36,16 +45,19 @@ from evidence_store.store import StoreError
                    "on hostile bytes costs that item, not the exhibit.")
 @match_option_flags
 def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers: int | None, carve: bool,
-            carve_slack: bool, run_match: bool, skip_known_good: bool, draft_report: bool, examiner: str | None,
-            isolate: bool, yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
+            carve_slack: bool, expand: bool, expand_depth: int | None, expand_max_bytes: int | None,
+            expand_max_ratio: int | None, run_match: bool, skip_known_good: bool, draft_report: bool,
+            examiner: str | None, isolate: bool, yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
     """Run every stage of the pipeline on an exhibit (docs/architecture.md lists them)."""
     from evidence_store.pipeline import process_exhibit
 
     db = database()
+    limits = {k: v for k, v in dict(expand_depth=expand_depth, expand_max_bytes=expand_max_bytes,
+                                    expand_max_ratio=expand_max_ratio).items() if v is not None}
     options = stage_options(yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality,
                             credentials=tuple(parse_credentials(credentials)), carve=carve, slack=carve_slack,
-                            match=run_match, skip_known_good=skip_known_good, report=draft_report,
-                            examiner=examiner)
+                            expand=expand, match=run_match, skip_known_good=skip_known_good, report=draft_report,
+                            examiner=examiner, **limits)
     try:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)
         with progress_bars() as bars:
@@ -155,15 +167,19 @@ def carved(case_name: str, exhibit: str, only_new: bool, as_json: bool) -> None:
 @click.command()
 @exhibit_options
 @click.option("--deleted", is_flag=True, help="Only deleted entries.")
+@click.option("--derived/--no-derived", default=None,
+              help="Only the files found inside containers (archives, documents), or only those the walk found "
+                   "(default: both; a derived entry's path names its chain: /a.zip!/b.tar!/c.jpg).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--limit", type=int, default=None)
-def files(case_name: str, exhibit: str, deleted: bool, as_json: bool, limit: int | None) -> None:
+def files(case_name: str, exhibit: str, deleted: bool, derived: bool | None, as_json: bool,
+          limit: int | None) -> None:
     """List the entries found in an exhibit."""
     from evidence_store.queries import iter_files
 
     db = database()
     exhibit_id = resolve_exhibit(db, case_name, exhibit)
-    for row in iter_files(db, exhibit_id, deleted_only=deleted, limit=limit):
+    for row in iter_files(db, exhibit_id, deleted_only=deleted, derived=derived, limit=limit):
         if as_json:
             click.echo(json.dumps(row, default=json_default, ensure_ascii=False))
         else:

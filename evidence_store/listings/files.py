@@ -49,6 +49,7 @@ class FileRow:
     known_good: bool
     restricted: bool
     findings: int
+    depth: int = 0                      # containers above it (0: found by the walk)
 
 
 FILE_COLUMNS: tuple[Column, ...] = (
@@ -60,6 +61,7 @@ FILE_COLUMNS: tuple[Column, ...] = (
     Column("mime_type", "Content type"), Column("extension_mismatch", "Type mismatch", "bool", summary=False),
     Column("hash_status", "Read", summary=False), Column("known_good", "Known-good", "bool"),
     Column("restricted", "Restricted", "bool"), Column("findings", "Findings", "int"),
+    Column("depth", "In containers", "int", summary=False),
 )
 
 
@@ -73,6 +75,7 @@ class FileFilter:
     restricted: bool | None = None
     known: str | None = None            # good | bad
     finding: str | None = None          # any | none | yara | hashset | pdq
+    derived: bool | None = None         # found inside a container (True) or by the walk (False)
 
 
 def _like(text: str) -> str:
@@ -105,6 +108,8 @@ def file_rows(session: Session, case_id: int, where: FileFilter = FileFilter(), 
         query = query.where(FileEntry.allocated.is_(not where.deleted))
     if where.restricted is not None:
         query = query.where(FileEntry.restricted.is_(where.restricted))
+    if where.derived is not None:
+        query = query.where(FileEntry.parent_id.is_not(None) if where.derived else FileEntry.parent_id.is_(None))
     if where.known == "good":
         query = query.where(FileEntry.known_good.is_(True))
     elif where.known == "bad":
@@ -125,4 +130,4 @@ def file_rows(session: Session, case_id: int, where: FileFilter = FileFilter(), 
             inode=entry.inode, size=entry.size, deleted=not entry.allocated, mtime=utc(entry.mtime),
             crtime=utc(entry.crtime), md5=entry.md5, sha1=entry.sha1, sha256=entry.sha256, mime_type=entry.mime_type,
             extension_mismatch=entry.extension_mismatch, hash_status=entry.hash_status, known_good=entry.known_good,
-            restricted=entry.restricted, findings=int(count or 0))
+            restricted=entry.restricted, findings=int(count or 0), depth=entry.depth or 0)

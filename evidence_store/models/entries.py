@@ -80,6 +80,11 @@ class FileEntry(MatchedContent, Base):
     time_anomaly: Mapped[Optional[str]] = mapped_column(Text)
     data_stream: Mapped[str] = mapped_column(Text, default="")
     has_content: Mapped[bool] = mapped_column(Boolean, default=False)
+    # derived items (forensics.containers): the container entry this one was found in, how deep in the
+    # chain of containers (0 = found by the walk) and the extractor ("zip/1") that listed it
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("file_entries.id"), index=True)
+    depth: Mapped[int] = mapped_column(default=0, server_default="0")
+    extractor: Mapped[Optional[str]] = mapped_column(String(40))
     md5: Mapped[md5hex] = mapped_column(index=True)
     sha1: Mapped[sha1hex] = mapped_column(index=True)
     sha256: Mapped[sha256hex] = mapped_column(index=True)

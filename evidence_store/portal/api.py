@@ -91,11 +91,11 @@ def files(request: Request, exhibit: str | None = None, restricted: bool | None 
           q: str | None = Query(None, max_length=300), type: str | None = Query(None, max_length=100),
           finding: str | None = Query(None, pattern="^(any|none|yara|hashset|pdq)$"),
           known: str | None = Query(None, pattern="^(good|bad)$"), deleted: bool | None = None,
-          access: Access = Depends(need(Permission.FILES))) -> list[dict]:
+          derived: bool | None = None, access: Access = Depends(need(Permission.FILES))) -> list[dict]:
     with _db(request).reading() as session:
         exhibit_id = data.exhibit(session, access.case_id, exhibit).id if exhibit else None
         where = FileFilter(exhibit_id=exhibit_id, directory=dir, search=q, mime=type, deleted=deleted,
-                           restricted=restricted, known=known, finding=finding)
+                           restricted=restricted, known=known, finding=finding, derived=derived)
         return data.files(session, access.case_id, where, data.limit_of(limit), after)
 
 

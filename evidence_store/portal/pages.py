@@ -202,20 +202,22 @@ def files_page(request: Request, exhibit: str | None = None, dir: str | None = Q
                q: str | None = Query(None, max_length=300), type: str | None = Query(None, max_length=100),
                finding: str | None = Query(None, pattern="^(|any|none|yara|hashset|pdq)$"),
                known: str | None = Query(None, pattern="^(|good|bad)$"),
-               deleted: str | None = Query(None, pattern="^(|yes|no)$"), after: int = Query(0, ge=0),
+               deleted: str | None = Query(None, pattern="^(|yes|no)$"),
+               derived: str | None = Query(None, pattern="^(|yes|no)$"), after: int = Query(0, ge=0),
                access: Access = Depends(need(Permission.FILES))) -> HTMLResponse:
     with request.app.state.db.reading() as session:
         exhibits = data.exhibits(session, access.case_id)
         exhibit_id = data.exhibit(session, access.case_id, exhibit).id if exhibit else None
-        directory = dir if dir is not None else (None if (q or type or finding or known or deleted) else "")
+        directory = dir if dir is not None else (None if (q or type or finding or known or deleted or derived)
+                                                 else "")
         where = FileFilter(exhibit_id=exhibit_id, directory=directory, search=q or None, mime=type or None,
                            deleted={"yes": True, "no": False}.get(deleted or ""), known=known or None,
-                           finding=finding or None)
+                           finding=finding or None, derived={"yes": True, "no": False}.get(derived or ""))
         rows = data.files(session, access.case_id, where, 200, after)
     crumbs = _crumbs(directory)
     context = dict(case=access.case_name, exhibits=exhibits, rows=rows, columns=[c for c in FILE_COLUMNS if c.summary],
                    filters=dict(exhibit=exhibit or "", dir=directory, q=q or "", type=type or "", finding=finding or "",
-                                known=known or "", deleted=deleted or ""), crumbs=crumbs)
+                                known=known or "", deleted=deleted or "", derived=derived or ""), crumbs=crumbs)
     name = "_files_table.html" if request.headers.get("hx-request") else "files.html"
     return _render(request, name, access, **context)
 

@@ -31,16 +31,30 @@ COMMIT = 200
 
 
 def plan_batches(db: Database, exhibit_id: int, ctx: RunContext | None = None, options: StageOptions | None = None,
-                 *, max_batches: int = MAX_BATCHES, min_batch: int = MIN_BATCH) -> list[list[int]]:
-    """Splits the exhibit's readable entries into at most ``max_batches`` id ranges."""
+                 *, max_batches: int = MAX_BATCHES, min_batch: int = MIN_BATCH, derived: bool = False
+                 ) -> list[list[int]]:
+    """Splits the exhibit's readable walked entries (``derived``: the entries found inside containers)
+    into at most ``max_batches`` id ranges."""
+    which = FileEntry.parent_id.is_not(None) if derived else FileEntry.parent_id.is_(None)
     with db.session() as session:
         total = session.scalar(select(func.count()).select_from(FileEntry).where(
-            FileEntry.exhibit_id == exhibit_id, FileEntry.has_content.is_(True))) or 0
+            FileEntry.exhibit_id == exhibit_id, FileEntry.has_content.is_(True), which)) or 0
         if total == 0:
             return []
         buckets = max(1, min(max_batches, -(-total // min_batch)))
         return id_ranges(session, FileEntry.id, FileEntry.exhibit_id == exhibit_id,
-                         FileEntry.has_content.is_(True), buckets=buckets)
+                         FileEntry.has_content.is_(True), which, buckets=buckets)
+
+
+def plan_derived(db: Database, exhibit_id: int, ctx: RunContext | None = None,
+                 options: StageOptions | None = None) -> list[list[int]]:
+    return plan_batches(db, exhibit_id, ctx, options, derived=True)
+
+
+def run_derived(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,
+                options: StageOptions) -> int:
+    """The content pass over entries found inside containers (the ``derived`` stage)."""
+    return run_batch(db, exhibit_id, id_range, ctx, options, stage="derived")
 
 
 def _parameters(options: StageOptions, knowledge: Knowledge | None, **extra) -> dict:
@@ -52,7 +66,7 @@ def _parameters(options: StageOptions, knowledge: Knowledge | None, **extra) -> 
 
 
 def run_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,
-              options: StageOptions) -> int:
+              options: StageOptions, stage: str = "content") -> int:
     """Reads, digests, types and matches every entry with first <= id <= last not yet done."""
     from forensics.reader import StreamReader
 
@@ -68,7 +82,7 @@ def run_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunCo
             query = query.where(FileEntry.hash_status != "hashed")
         todo = session.execute(query.order_by(FileEntry.id)).all()
     recorded = 0
-    with stage_run(db, ctx, "content", case_id=case_id, exhibit_id=exhibit_id, key_parts=(
+    with stage_run(db, ctx, stage, case_id=case_id, exhibit_id=exhibit_id, key_parts=(
             lo, hi, knowledge.digest if knowledge else "digests"),
             parameters=_parameters(options, knowledge, first_id=lo, last_id=hi)) as run:
         reader = StreamReader(options.credentials)

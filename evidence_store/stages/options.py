@@ -6,6 +6,8 @@ FORENSICS_YARA_TIMEOUT (seconds per file), FORENSICS_YARA_SIZE_CAP (bytes kept i
 scan; larger content is spooled to disk and still scanned), FORENSICS_PDQ_RADIUS,
 FORENSICS_PDQ_MIN_QUALITY. Crash isolation limits likewise: FORENSICS_ITEM_SECONDS (one data stream's
 read and matching; 0 = none), FORENSICS_WORKER_MEMORY (bytes of address space per worker process).
+Container expansion limits (per top-level container): FORENSICS_EXPAND_DEPTH, FORENSICS_EXPAND_MAX_BYTES,
+FORENSICS_EXPAND_MAX_RATIO, FORENSICS_EXPAND_SECONDS.
 """
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ def _env(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class StageOptions:
     credentials: tuple[tuple[str, str], ...] = ()
+    expand: bool = True
+    expand_depth: int = field(default_factory=lambda: _env("FORENSICS_EXPAND_DEPTH", 5))
+    expand_max_bytes: int = field(default_factory=lambda: _env("FORENSICS_EXPAND_MAX_BYTES", 4 << 30))
+    expand_max_ratio: int = field(default_factory=lambda: _env("FORENSICS_EXPAND_MAX_RATIO", 500))
+    expand_seconds: int = field(default_factory=lambda: _env("FORENSICS_EXPAND_SECONDS", 600))
     carve: bool = True
     slack: bool = False
     match: bool = True

@@ -53,6 +53,14 @@ STAGES: tuple[Stage, ...] = (
           "equal content is examined once", "evidence_store.stages.content:run_batch",
           plan="evidence_store.stages.content:plan_batches", after=("walk",),
           split="evidence_store.stages.content:split_batch", lost="evidence_store.stages.content:record_lost"),
+    Stage("expand", "1", "opens every container typed by content (ZIP/OOXML/ODF, TAR, GZIP, BZIP2, XZ, 7z, RAR, ISO, "
+          "PDF, OLE2) recursively and records each inner file as a derived entry", "evidence_store.stages.expand:run_batch",
+          plan="evidence_store.stages.expand:plan", after=("content",), option="expand",
+          split="evidence_store.stages.expand:split", lost="evidence_store.stages.expand:record_lost"),
+    Stage("derived", "1", "gives the derived entries the content pass (digests, type, hash sets, YARA, PDQ, TLSH)",
+          "evidence_store.stages.content:run_derived", plan="evidence_store.stages.content:plan_derived",
+          after=("expand",), option="expand", split="evidence_store.stages.content:split_batch",
+          lost="evidence_store.stages.content:record_lost"),
     Stage("carve", "1", "carves unallocated space, partition gaps and unpartitioned areas (and slack on request)",
           "evidence_store.stages.carve:run_batch", plan="evidence_store.stages.carve:plan", after=("scan",),
           option="carve"),
@@ -60,7 +68,7 @@ STAGES: tuple[Stage, ...] = (
           "file's reuses its results)", "evidence_store.stages.content:run_carved", after=("carve", "content"),
           option="carve"),
     Stage("finalize", "1", "re-hashes the image, links carved duplicates, signs a custody checkpoint, marks the "
-          "exhibit complete", "evidence_store.stages.finish:run_finalize", after=("content", "match-carved")),
+          "exhibit complete", "evidence_store.stages.finish:run_finalize", after=("content", "derived", "match-carved")),
     Stage("report", "1", "drafts the exhibit's case report (docs/reports.md)", "evidence_store.stages.finish:run_report",
           after=("finalize",), option="report"),
 )
