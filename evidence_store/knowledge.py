@@ -63,8 +63,11 @@ def add_ruleset(db: Database, name: str, paths: list[str], version: str | None =
     if engine == "libyara":
         note = "libyara chosen when the set was added (--engine libyara)"
     else:
-        refused = yara_x_engine.refused_sources(sources_read, defines)
+        refused, relaxed = yara_x_engine.split_sources(sources_read, defines)
         why = "; ".join(f"YARA-X refuses {n}: {r}" for n, r in refused.items())
+        if relaxed:
+            why = "; ".join(filter(None, [why, f"YARA-X compiles {', '.join(relaxed)} under libyara's regexp "
+                                               "syntax (relaxed_re_syntax)"]))
         if refused and engine == "yara-x":
             raise RuleSetError(f"{why} (add the set with --engine auto: those files are then scanned with libyara)")
         accepted = [(n, d) for n, d in sources_read if n not in refused]
@@ -72,8 +75,9 @@ def add_ruleset(db: Database, name: str, paths: list[str], version: str | None =
             note = f"{why}; scanned with libyara"
         else:
             x_target = target.with_suffix(".yrx")
-            yara_x_engine.compile_sources(accepted, defines, compiled_path=x_target)
+            yara_x_engine.compile_sources(accepted, defines, compiled_path=x_target, relaxed=bool(relaxed))
             chosen, engine_path, engine_sha256 = "yara-x", str(x_target), _file_sha256(x_target)
+            note = why or None
         if refused and accepted:
             part = target.with_suffix(".libyara-part.yarc")
             compile_ruleset(name, version, [p for p in paths if Path(p).name in refused], compiled_path=part,

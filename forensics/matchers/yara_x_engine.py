@@ -40,22 +40,24 @@ def version() -> str:
     return package_version("yara-x")
 
 
-def _compiler(defines: Mapping[str, Define] | None):
+def _compiler(defines: Mapping[str, Define] | None, relaxed: bool = False):
     import yara_x
 
-    compiler = yara_x.Compiler()
+    compiler = yara_x.Compiler(relaxed_re_syntax=relaxed)
     compiler.enable_includes(False)
     for name, value in {**dict.fromkeys(EXTERNALS, ""), **dict(defines or {})}.items():
         compiler.define_global(name, value)
     return compiler
 
 
-def refused_sources(sources: Sequence[tuple[str, bytes]],
-                    defines: Mapping[str, Define] | None = None) -> dict[str, str]:
-    """{source name: YARA-X's first error line} for each source file YARA-X does not compile."""
+def refused_sources(sources: Sequence[tuple[str, bytes]], defines: Mapping[str, Define] | None = None,
+                    relaxed: bool = False) -> dict[str, str]:
+    """{source name: YARA-X's first error line} for each source file YARA-X does not compile (with
+    ``relaxed``: under YARA-X's libyara-compatible regexp syntax, where a ``{`` that is no repetition
+    and unknown escapes are literals, as libyara reads them)."""
     import yara_x
 
-    compiler, refused = _compiler(defines), {}
+    compiler, refused = _compiler(defines, relaxed), {}
     for name, data in sources:
         compiler.new_namespace(name)
         try:
@@ -66,16 +68,26 @@ def refused_sources(sources: Sequence[tuple[str, bytes]],
     return refused
 
 
+def split_sources(sources: Sequence[tuple[str, bytes]], defines: Mapping[str, Define] | None = None
+                  ) -> tuple[dict[str, str], list[str]]:
+    """({file YARA-X refuses: why}, [files it compiles only under the relaxed regexp syntax])."""
+    strict = refused_sources(sources, defines)
+    if not strict:
+        return {}, []
+    relaxed = refused_sources(sources, defines, relaxed=True)
+    return relaxed, [name for name in strict if name not in relaxed]
+
+
 def compile_sources(sources: Sequence[tuple[str, bytes]], defines: Mapping[str, Define] | None = None,
-                    compiled_path: str | Path | None = None) -> tuple[Any, str | None]:
+                    compiled_path: str | Path | None = None, relaxed: bool = False) -> tuple[Any, str | None]:
     """Compiles the (name, bytes) sources with YARA-X: ``(rules, None)``, or ``(None, reason)`` when
     YARA-X refuses any of them (a refused file may leave some of its rules in YARA-X's compiler, so
     a set is compiled only once every file is known to compile). With ``compiled_path`` the rules are
-    saved there."""
-    refused = refused_sources(sources, defines)
+    saved there; ``relaxed`` compiles under the libyara-compatible regexp syntax."""
+    refused = refused_sources(sources, defines, relaxed)
     if refused:
         return None, "; ".join(f"YARA-X refuses {name}: {why}" for name, why in refused.items())
-    compiler = _compiler(defines)
+    compiler = _compiler(defines, relaxed)
     for name, data in sources:
         compiler.new_namespace(name)
         compiler.add_source(data.decode("utf-8", "replace"), origin=name)

@@ -12,8 +12,11 @@ from forensics.matchers.yara_rules import YaraScanner, compile_ruleset, external
 from tests.conftest import cli_for, require_tools
 from tests.forensics.matchers.test_matcher_yara import MALWARE_YAR, OTHER_YAR, TARGETS
 
-# libyara accepts this; YARA-X refuses it (a regexp with an unescaped '{' that is not a repetition)
-LIBYARA_ONLY = r'rule brace { strings: $r = /a{,b/ condition: $r }' + "\n"
+# libyara accepts this; YARA-X refuses it: a regexp with an unescaped '{' that is not a repetition (YARA-X
+# takes that under its relaxed, libyara-compatible regexp syntax) and a boolean in a bitwise '&' (never)
+LIBYARA_ONLY = ('import "pe"\nrule brace { strings: $r = /a{,b/ condition: $r or (pe.exports("x") & '
+                'pe.characteristics) }\n')
+RELAXED_ONLY = r'rule loose { strings: $r = /x{,y/ condition: $r }' + "\n"
 
 
 @pytest.fixture
@@ -81,7 +84,8 @@ def test_spooled_files_limits_and_caps(both, tmp_path):
 
 def test_a_set_yara_x_refuses_is_reported_not_half_compiled(tmp_path):
     """YARA-X keeps the good rules of a file it refuses; such a file must not be compiled by it at all."""
-    (tmp_path / "brace.yar").write_text('rule fine { strings: $a = "fine" condition: $a }\n' + LIBYARA_ONLY)
+    (tmp_path / "brace.yar").write_text(LIBYARA_ONLY.replace("rule brace", 'rule fine { strings: $a = "fine" '
+                                                             'condition: $a }\nrule brace'))
     (tmp_path / "good.yar").write_text('rule good { strings: $a = "good" condition: $a }\n')
     compile_ruleset("b", "1", [tmp_path / "brace.yar"])               # libyara takes it
     sources = read_sources([tmp_path / "brace.yar", tmp_path / "good.yar"])
@@ -90,10 +94,24 @@ def test_a_set_yara_x_refuses_is_reported_not_half_compiled(tmp_path):
     assert rules is None and refused.startswith("YARA-X refuses brace.yar:")
 
 
+def test_relaxed_regexp_syntax_is_used_only_where_strict_refuses(tmp_path):
+    (tmp_path / "loose.yar").write_text(RELAXED_ONLY)
+    (tmp_path / "good.yar").write_text('rule good { strings: $a = "good" condition: $a }\n')
+    sources = read_sources([tmp_path / "loose.yar", tmp_path / "good.yar"])
+    assert yara_x_engine.split_sources(sources) == ({}, ["loose.yar"])
+    rules, _ = yara_x_engine.compile_sources(sources, relaxed=True)
+    info, classic = compile_ruleset("l", "1", [tmp_path / "loose.yar", tmp_path / "good.yar"])
+    for data in (b"..x{,y..good", b"xy good", b"x{,y"):
+        a = YaraScanner(classic, info).scan_bytes(data, {})
+        b = yara_x_engine.YaraXScanner(rules).scan_bytes(data, {})
+        assert a.matches == b.matches, data
+
+
 def test_a_mixed_set_finds_what_libyara_finds(tmp_path):
     """Files YARA-X compiles run on it, the others on libyara; the union equals libyara on the whole set."""
     (tmp_path / "malware.yar").write_text(MALWARE_YAR)
-    (tmp_path / "brace.yar").write_text('rule fine { strings: $a = "hello" condition: $a }\n' + LIBYARA_ONLY)
+    (tmp_path / "brace.yar").write_text(LIBYARA_ONLY.replace("rule brace", 'rule fine { strings: $a = "hello" '
+                                                             'condition: $a }\nrule brace'))
     (tmp_path / "other.yar").write_text(OTHER_YAR)
     paths = [tmp_path / "malware.yar", tmp_path / "brace.yar", tmp_path / "other.yar"]
     info, _ = compile_ruleset("m", "1", paths, compiled_path=tmp_path / "all.yarc")
