@@ -114,3 +114,37 @@ def ole_members(locator: str, ctx: Context, name: str = "") -> Iterator[Member |
                 yield f"stream {stream!r} could not be read: {exc}"
                 continue
             yield _stored(ctx, stream, data, "OLE2 stream")
+            yield from _pictures(ctx, stream, data)
+
+
+PICTURE_STREAMS = ("Data", "Pictures", "\x01Ole10Native", "CONTENTS", "Package")
+
+
+def _pictures(ctx: Context, stream: str, data: bytes) -> Iterator[Member | str]:
+    """Legacy Office keeps a document's pictures inside its Data (Word) or Pictures (PowerPoint) stream
+    behind record headers: the image carvers (forensics.carving) find them there, complete ones only."""
+    if stream.rsplit("/", 1)[-1] not in PICTURE_STREAMS or len(data) < 64:
+        return
+    from forensics.carving.formats.bmp import BmpCarver
+    from forensics.carving.formats.gif import GifCarver
+    from forensics.carving.formats.jpeg import JpegCarver
+    from forensics.carving.formats.png import PngCarver
+    from forensics.carving.models import CarvedObject, CarveRange
+    from forensics.carving.scanner import ScanOptions, carve_range
+    from forensics.reader import BytesReader
+
+    found = carve_range(BytesReader(data), CarveRange(locator="", offset=0, length=len(data), source="volume"),
+                        ctx.sink, carvers=(JpegCarver(), PngCarver(), GifCarver(), BmpCarver()),
+                        options=ScanOptions(report_embedded=False, report_partial=False))
+    for obj in found:
+        if not isinstance(obj, CarvedObject) or obj.status != "complete" or (obj.offset == 0 and obj.size == len(data)):
+            continue
+        name = f"{stream}@{obj.offset}.{obj.extension}"
+        refused = ctx.admit(name, obj.size, None)
+        if refused:
+            yield refused
+            continue
+        from forensics.locator import os_path_spec, to_locator
+
+        yield Member(name, obj.size, to_locator(os_path_spec(obj.stored_as)),
+                     note=f"picture found in the {stream} stream by the {obj.carver} carver")

@@ -36,13 +36,15 @@ def expand(locator: str, path: str, mime: str, ctx: Context, reader) -> Iterator
             yield ContainerWarning(shown, f"not opened: expansion of the top-level container took longer than "
                                           f"{ctx.limits.max_seconds} s (time limit)")
             continue
-        children = []
+        children, names = [], {}
         try:
             for found in extractor.members()(source, ctx, **({"name": shown} if _named(extractor.name) else {})):
                 if isinstance(found, str):
                     yield ContainerWarning(shown, found)
                     continue
-                item = Derived(key=key + (found.name,), depth=depth + 1, path=f"{shown}{SEPARATOR}{found.name}",
+                names[found.name] = copy = names.get(found.name, 0) + 1      # two members of the same name
+                member = found.name if copy == 1 else f"{found.name} (copy {copy})"
+                item = Derived(key=key + (member,), depth=depth + 1, path=f"{shown}{SEPARATOR}{member}",
                                name=found.name.rstrip("/").rsplit("/", 1)[-1], locator=found.locator,
                                size=found.size, mtime=found.mtime, extractor=extractor.label,
                                encrypted=found.encrypted, note=found.note)

@@ -47,7 +47,7 @@ def zip_members(locator: str, ctx: Context) -> Iterator[Member | str]:
 
         yield from archive_members(locator, ctx, format_name="zip")
         return
-    seen: set[str] = set()
+    repeated = _repeated(info.filename for info in archive.infolist())
     with archive:
         for count, info in enumerate(archive.infolist()):
             if count >= ctx.limits.max_members:
@@ -64,8 +64,8 @@ def zip_members(locator: str, ctx: Context) -> Iterator[Member | str]:
             if refused:
                 yield refused
                 continue
-            why = odd_name(name) or ("repeats an earlier member's name" if name in seen else None)
-            seen.add(name)
+            why = odd_name(name) or ("shares its name with another member (a path spec would name only the "
+                                     "last one)" if name in repeated else None)
             encrypted = bool(info.flag_bits & 0x1)
             if not why and not encrypted:
                 yield Member(name, info.file_size, _child(locator, definitions.TYPE_INDICATOR_ZIP, location="/" + name),
@@ -99,6 +99,13 @@ def _zip_copy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, ctx: Context, whe
                   note=f"encrypted; {tried}")
 
 
+def _repeated(names) -> set[str]:
+    seen, repeated = set(), set()
+    for name in names:
+        (repeated if name in seen else seen).add(name)
+    return repeated
+
+
 def zlib_error():
     import zlib
 
@@ -120,10 +127,11 @@ def tar_members(locator: str, ctx: Context) -> Iterator[Member | str]:
     except (tarfile.TarError, OSError, EOFError) as exc:
         yield f"not readable as TAR: {exc}"
         return
-    seen: set[str] = set()
     count = 0
     with archive:
         try:
+            repeated = _repeated(info.name for _, info in zip(range(ctx.limits.max_members * 2), archive)
+                                 if info.isfile())
             for info in archive:
                 if not info.isfile():
                     continue
@@ -139,8 +147,8 @@ def tar_members(locator: str, ctx: Context) -> Iterator[Member | str]:
                     yield refused
                     continue
                 when = datetime.fromtimestamp(info.mtime, timezone.utc) if info.mtime else None
-                why = odd_name(info.name) or ("repeats an earlier member's name" if info.name in seen else None)
-                seen.add(info.name)
+                why = odd_name(info.name) or ("shares its name with another member (a path spec would name only "
+                                              "the last one)" if info.name in repeated else None)
                 if not why:
                     yield Member(info.name, info.size,
                                  _child(locator, definitions.TYPE_INDICATOR_TAR, location="/" + info.name), when)

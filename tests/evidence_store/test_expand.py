@@ -1,0 +1,88 @@
+"""Derived items are first-class: a DFTT #8-style image (JPEGs renamed, in a zip with a wrong
+extension, in a tar.gz, deleted, in documents, nested three archives deep) processed with the CLI
+finds every planted JPEG; a known-bad file inside nested archives gives a finding whose location names
+the whole chain; files --derived lists what came out of containers; warnings name the container."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+
+import pytest
+
+from forensics.sample import build_fat_image
+from tests.conftest import cli_for, require_tools
+from tests.forensics.container_inputs import (docx_with, jpeg, ole_doc_with, pdf_with, seven_zip_bytes, tar_bytes,
+                                              zip_bytes)
+
+
+@pytest.fixture
+def planted(tmp_path):
+    require_tools("mkfs.vfat", "mcopy", "mdel")
+    pictures = {name: jpeg(seed) for seed, name in enumerate(
+        ["renamed.dat", "renamed.hmm", "in_boo", "in_tgz", "deleted", "in_pdf", "in_docx", "in_doc", "nested",
+         "plain"], 1)}
+    nested = zip_bytes({"layer2.tar.gz": gzip.compress(tar_bytes({"layer3.7z": seven_zip_bytes(
+        {"deep/bad.jpg": pictures["nested"]})}), mtime=0)})
+    files = {
+        "pics/file1.dat": pictures["renamed.dat"],
+        "pics/file2.hmm": pictures["renamed.hmm"],
+        "pics/file7.jpg": pictures["plain"],
+        "archive/file9.boo": zip_bytes({"file9.jpg": pictures["in_boo"]}),
+        "archive/file10.tar.gz": gzip.compress(tar_bytes({"file10.jpg": pictures["in_tgz"]}), mtime=0),
+        "docs/report.pdf": pdf_with(pictures["in_pdf"]),
+        "docs/letter.docx": docx_with(pictures["in_docx"]),
+        "docs/old.doc": ole_doc_with(pictures["in_doc"]),
+        "gone/file5.jpg": pictures["deleted"],
+        "backup/nested.zip": nested,
+        "backup/hostile.zip": zip_bytes([("../../escape.txt", b"climb"), ("zeros.bin", b"\x00" * (40 << 20))]),
+    }
+    image = build_fat_image(tmp_path / "dftt8.img", files, delete=["gone/file5.jpg"], size_mib=48)
+    return image, pictures
+
+
+def test_every_planted_jpeg_is_found_and_a_nested_known_bad_file_names_its_chain(planted, tmp_path, monkeypatch):
+    image, pictures = planted
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
+    cli = cli_for(f"sqlite:///{tmp_path / 'case.db'}")
+    bad_md5 = hashlib.md5(pictures["nested"]).hexdigest()
+    (tmp_path / "bad.md5").write_text(f"{bad_md5}\n")
+    cli("hashset", "import", str(tmp_path / "bad.md5"), "--name", "bad", "--kind", "known-bad")
+    cli("case", "create", "C")
+    cli("evidence", "add", str(image), "--case", "C", "--exhibit", "E", "--examiner", "t")
+    cli("process", "--case", "C", "--exhibit", "E", "--no-carve")
+    rows = [json.loads(line) for line in cli("files", "--case", "C", "--exhibit", "E", "--json").splitlines()]
+    found = {r["md5"] for r in rows}
+    missing = {name for name, data in pictures.items() if hashlib.md5(data).hexdigest() not in found}
+    assert missing == set(), missing
+    derived = [json.loads(line) for line in
+               cli("files", "--case", "C", "--exhibit", "E", "--json", "--derived").splitlines()]
+    walked = cli("files", "--case", "C", "--exhibit", "E", "--json", "--no-derived").splitlines()
+    assert len(derived) + len(walked) == len(rows) and all(r["parent_id"] for r in derived)
+    chain = "/backup/nested.zip!/layer2.tar.gz!/layer2.tar!/layer3.7z!/deep/bad.jpg"
+    deep = next(r for r in derived if r["path"] == chain)
+    assert deep["depth"] == 4 and deep["md5"] == bad_md5 and deep["mime_type"] == "image/jpeg"
+    by_id = {r["id"]: r for r in rows}
+    parents = []
+    node = deep
+    while node["parent_id"]:
+        node = by_id[node["parent_id"]]
+        parents.append(node["path"])
+    assert parents[-1] == "/backup/nested.zip" and len(parents) == 4
+    findings = [json.loads(line) for line in cli("findings", "--case", "C", "--json").splitlines()]
+    assert any(f["path"] == chain and f["known"] == "known-bad" for f in findings)
+    warnings = cli("warnings", "--case", "C", "--exhibit", "E")
+    assert "/backup/hostile.zip: member '../../escape.txt' climbs out of the archive" in warnings
+    assert "/backup/hostile.zip: zeros.bin: 41,943,040 bytes" in warnings and "decompression bomb?" in warnings
+    runs = {json.loads(line)["stage"] for line in cli("runs", "--case", "C", "--exhibit", "E", "--json").splitlines()}
+    assert {"expand", "derived"} <= runs
+
+
+def test_no_expand_leaves_containers_closed(planted, tmp_path, monkeypatch):
+    image, _ = planted
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
+    cli = cli_for(f"sqlite:///{tmp_path / 'case.db'}")
+    cli("case", "create", "C")
+    cli("evidence", "add", str(image), "--case", "C", "--exhibit", "E", "--examiner", "t")
+    cli("process", "--case", "C", "--exhibit", "E", "--no-carve", "--no-expand")
+    assert cli("files", "--case", "C", "--exhibit", "E", "--derived") == ""
