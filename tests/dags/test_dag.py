@@ -24,8 +24,8 @@ pytestmark = pytest.mark.airflow
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 DAG_ID = "evidence_pipeline"
-TASK_IDS = {"register", "scan", "walk.plan", "walk.run", "content.plan", "content.run", "carve.plan", "carve.run",
-            "match-carved", "finalize", "report"}
+TASK_IDS = {"register", "scan", "walk.plan", "walk.run", "content.plan", "content.run", "expand.plan", "expand.run",
+            "derived.plan", "derived.run", "carve.plan", "carve.run", "match-carved", "finalize", "report"}
 MIN_BATCH = 10  # small batches so the sample image maps content.run over several id ranges
 AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
 
@@ -91,7 +91,8 @@ def _rows(db, model, exhibit_id: int) -> list[tuple]:
     from evidence_store.models import FileEntry, Volume
 
     columns = [c for c in model.__table__.columns
-               if c.name not in ("id", "exhibit_id", "volume_id", "range_id", "duplicate_of", "artifact_path")]
+               if c.name not in ("id", "exhibit_id", "volume_id", "range_id", "duplicate_of", "artifact_path",
+                                 "parent_id")]   # surrogate ids; a derived entry's path names its parents
     query = select(*columns).where(model.exhibit_id == exhibit_id)
     if model is FileEntry:
         query = query.add_columns(Volume.volume_path).join(Volume, Volume.id == FileEntry.volume_id)
@@ -126,9 +127,11 @@ def test_dagbag_imports(dagbag) -> None:
         "register": set(), "scan": set(),
         "walk.plan": {"scan"}, "walk.run": {"walk.plan"},
         "content.plan": {"walk.run"}, "content.run": {"content.plan"},
+        "expand.plan": {"content.run"}, "expand.run": {"expand.plan"},
+        "derived.plan": {"expand.run"}, "derived.run": {"derived.plan"},
         "carve.plan": {"scan"}, "carve.run": {"carve.plan"},
         "match-carved": {"carve.run", "content.run"},
-        "finalize": {"content.run", "match-carved"},
+        "finalize": {"content.run", "derived.run", "match-carved"},
         "report": {"finalize"},
     }
     assert all("register" in dag.get_task(t).upstream_task_ids for t in TASK_IDS - {"register"})
@@ -192,6 +195,9 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
     from evidence_store.stages.content import plan_batches
 
     batches = plan_batches(db, dag_exhibit)
+    from evidence_store.stages.expand import plan as plan_expand
+    from evidence_store.stages.content import plan_derived
+    expand_batches, derived_batches = plan_expand(db, dag_exhibit), plan_derived(db, dag_exhibit)
     from evidence_store.carving import _batches as carve_batches_of
     carve_batches = carve_batches_of(db, dag_exhibit, 256)
     with db.session() as session:
@@ -201,10 +207,11 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
             Volume.exhibit_id == dag_exhibit, Volume.kind == "filesystem"))
         runs = session.execute(select(ProcessingRun.stage, ProcessingRun.outcome, ProcessingRun.run_key)
                                .where(ProcessingRun.orchestrator == "airflow")).all()
-    assert hashed > MIN_BATCH and len(batches) > 1 and filesystems >= 2
+    assert hashed > MIN_BATCH and len(batches) > 1 and filesystems >= 2 and expand_batches and derived_batches
     assert all(r.outcome == "success" and r.run_key.startswith(f"airflow:{dag_run.run_id}:") for r in runs)
     assert sorted(r.stage for r in runs) == sorted(["scan", "finalize", "match-carved"] + ["walk"] * filesystems
-                                                   + ["content"] * len(batches) + ["carve"] * (len(carve_batches) + 1))
+                                                   + ["content"] * len(batches) + ["carve"] * (len(carve_batches) + 1)
+                                                   + ["expand"] * len(expand_batches) + ["derived"] * len(derived_batches))
     # the same order: the CLI runs the registry's stages one after another; the DAG may run independent
     # ones side by side (carving needs only the scan), but never a stage before what it depends on
     from evidence_store.stages.registry import STAGES
@@ -222,8 +229,8 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
 
         cli_order, _ = spans(cli_exhibit)
         ran = [s.name for s in STAGES if s.name in set(cli_order)]
-        assert list(dict.fromkeys(cli_order)) == ran == ["scan", "walk", "content", "carve", "match-carved",
-                                                         "finalize"]
+        assert list(dict.fromkeys(cli_order)) == ran == ["scan", "walk", "content", "expand", "derived", "carve",
+                                                         "match-carved", "finalize"]
         dag_order, dag_spans = spans(dag_exhibit)
         assert set(dag_order) == set(cli_order)
         for stage in STAGES:
@@ -276,6 +283,8 @@ def test_nothing_to_walk_still_finalizes(dagbag, airflow_home: Path, disk_image:
     states = {t: state for t, _, state, *_ in _task_instances(airflow_home, dag_run.run_id)}
     assert states == {"register": "success", "scan": "success", "walk.plan": "success", "walk.run": "skipped",
                       "content.plan": "success", "content.run": "skipped", "finalize": "success",
+                      "expand.plan": "success", "expand.run": "skipped",
+                      "derived.plan": "success", "derived.run": "skipped",
                       "carve.plan": "success", "carve.run": "success",   # carving reads the disk itself
                       "match-carved": "success", "report": "success"}
     with sqlite_db.session() as session:

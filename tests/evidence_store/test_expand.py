@@ -86,3 +86,26 @@ def test_no_expand_leaves_containers_closed(planted, tmp_path, monkeypatch):
     cli("evidence", "add", str(image), "--case", "C", "--exhibit", "E", "--examiner", "t")
     cli("process", "--case", "C", "--exhibit", "E", "--no-carve", "--no-expand")
     assert cli("files", "--case", "C", "--exhibit", "E", "--derived") == ""
+
+
+def test_a_carved_picture_links_to_the_derived_entry_with_its_content(tmp_path, monkeypatch):
+    """A deleted, uncompressed zip: the walk still reads it, expansion lists its JPEG, and the carver
+    finds the same JPEG in the freed clusters; the carved object points at the derived entry."""
+    require_tools("mkfs.vfat", "mcopy", "mdel")
+    import zipfile
+
+    picture = jpeg(42, (160, 120))
+    image = build_fat_image(tmp_path / "d.img", {"old/photos.zip": zip_bytes({"holiday.jpg": picture},
+                                                                             zipfile.ZIP_STORED)},
+                            delete=["old/photos.zip"], size_mib=16)
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
+    cli = cli_for(f"sqlite:///{tmp_path / 'case.db'}")
+    cli("case", "create", "C")
+    cli("evidence", "add", str(image), "--case", "C", "--exhibit", "E", "--examiner", "t")
+    cli("process", "--case", "C", "--exhibit", "E")
+    rows = {json.loads(line)["id"]: json.loads(line) for line in
+            cli("files", "--case", "C", "--exhibit", "E", "--json", "--derived").splitlines()}
+    (inner,) = [r for r in rows.values() if r["path"].endswith("photos.zip!/holiday.jpg")]
+    assert inner["allocated"] is False and inner["md5"] == hashlib.md5(picture).hexdigest()
+    carved = [json.loads(line) for line in cli("carved", "--case", "C", "--exhibit", "E", "--json").splitlines()]
+    assert any(c["sha256"] == inner["sha256"] and c["duplicate_of"] == inner["id"] for c in carved), carved
