@@ -105,7 +105,7 @@ def test_a_carved_picture_links_to_the_derived_entry_with_its_content(tmp_path, 
     cli("process", "--case", "C", "--exhibit", "E")
     rows = {json.loads(line)["id"]: json.loads(line) for line in
             cli("files", "--case", "C", "--exhibit", "E", "--json", "--derived").splitlines()}
-    (inner,) = [r for r in rows.values() if r["path"].endswith("photos.zip!/holiday.jpg")]
+    (inner,) = [r for r in rows.values() if r["path"].endswith("hotos.zip!/holiday.jpg")]
     assert inner["allocated"] is False and inner["md5"] == hashlib.md5(picture).hexdigest()
     carved = [json.loads(line) for line in cli("carved", "--case", "C", "--exhibit", "E", "--json").splitlines()]
     assert any(c["sha256"] == inner["sha256"] and c["duplicate_of"] == inner["id"] for c in carved), carved
