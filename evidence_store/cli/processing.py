@@ -95,6 +95,9 @@ def print_summary(db: Database, case_name: str, summary: dict) -> None:
               f"({summary['deleted']} deleted), {summary['hashed']} hashed, "
               f"{summary['unreadable']} unreadable, {summary['extension_mismatches']} extension mismatch(es), "
               f"{summary['warnings']} warning(s)")
+    if summary.get("derived"):
+        out.print(f"  {summary['derived']} of the entries found inside archives and documents"
+                  + (f" ({summary['encrypted']} encrypted, not opened)" if summary.get("encrypted") else ""))
     if summary.get("carved"):
         out.print(f"  carved {summary['carved']} object(s): {summary['carved_new']} not found by the walk, "
                   f"{summary['carved_partial']} partial")

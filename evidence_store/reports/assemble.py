@@ -140,7 +140,8 @@ def _counts(session: Session, exhibit_id: int, volumes: tuple[VolumePart, ...]) 
         matched_items=session.scalar(select(func.count()).select_from(finding_items)) or 0,
         known_bad_items=session.scalar(select(func.count()).select_from(known_bad)) or 0,
         restricted_items=files(FileEntry.restricted.is_(True)) + matched(CarvedObjectRow,
-                                                                         CarvedObjectRow.restricted.is_(True)))
+                                                                         CarvedObjectRow.restricted.is_(True)),
+        derived=files(FileEntry.parent_id.is_not(None)), encrypted=files(FileEntry.hash_status == "encrypted"))
 
 
 def _method(session: Session, runs: list[ProcessingRun], exhibit_ids: list[int]) -> MethodPart:

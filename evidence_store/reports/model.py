@@ -76,6 +76,8 @@ class Counts:
     matched_items: int
     known_bad_items: int
     restricted_items: int
+    derived: int = 0                  # entries found inside containers (archives, documents)
+    encrypted: int = 0                # of those, encrypted members no given password opened
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ def summarize(db: Database, exhibit_id: int) -> dict[str, int | str]:
             "entries": count(), "deleted": count(FileEntry.allocated.is_(False)),
             "hashed": count(FileEntry.hash_status == "hashed"),
             "unreadable": count(FileEntry.hash_status == "unreadable"),
+            "derived": count(FileEntry.parent_id.is_not(None)),
+            "encrypted": count(FileEntry.hash_status == "encrypted"),
             "extension_mismatches": count(FileEntry.extension_mismatch.is_(True)),
             "warnings": session.scalar(select(func.count()).select_from(ProcessingWarning).where(
                 ProcessingWarning.exhibit_id == exhibit_id)) or 0,

@@ -109,3 +109,39 @@ def test_a_carved_picture_links_to_the_derived_entry_with_its_content(tmp_path, 
     assert inner["allocated"] is False and inner["md5"] == hashlib.md5(picture).hexdigest()
     carved = [json.loads(line) for line in cli("carved", "--case", "C", "--exhibit", "E", "--json").splitlines()]
     assert any(c["sha256"] == inner["sha256"] and c["duplicate_of"] == inner["id"] for c in carved), carved
+
+
+def test_pictures_in_an_alternate_data_stream_and_a_zip_hidden_in_one(tmp_path, monkeypatch):
+    """NTFS: a JPEG in a named stream is hashed like any file; a zip hidden in a named stream is typed
+    by its content and opened, its member's locator a ZIP path spec over the stream."""
+    import os
+    import subprocess
+
+    require_tools("mkntfs", "ntfs-3g")
+    image = tmp_path / "ntfs.img"
+    with open(image, "wb") as handle:
+        handle.truncate(16 << 20)
+    subprocess.run(["mkntfs", "-F", "-Q", "-q", str(image)], check=True, capture_output=True)
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    if not os.path.exists("/dev/fuse") or subprocess.run(
+            ["ntfs-3g", "-o", "streams_interface=windows", str(image), str(mount)], capture_output=True).returncode:
+        pytest.skip("ntfs-3g cannot mount here")
+    in_stream, in_zip = jpeg(71), jpeg(72)
+    try:
+        (mount / "readme.txt").write_bytes(b"nothing to see\n")
+        with open(f"{mount}/readme.txt:thumb", "wb") as handle:
+            handle.write(in_stream)
+        with open(f"{mount}/readme.txt:stash", "wb") as handle:
+            handle.write(zip_bytes({"hidden/photo.jpg": in_zip}))
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
+    cli = cli_for(f"sqlite:///{tmp_path / 'case.db'}")
+    cli("case", "create", "C")
+    cli("evidence", "add", str(image), "--case", "C", "--exhibit", "E", "--examiner", "t")
+    cli("process", "--case", "C", "--exhibit", "E", "--no-carve")
+    rows = {r["path"]: r for r in map(json.loads, cli("files", "--case", "C", "--exhibit", "E", "--json").splitlines())}
+    assert rows["/readme.txt:thumb"]["md5"] == hashlib.md5(in_stream).hexdigest()
+    inner = rows["/readme.txt:stash!/hidden/photo.jpg"]
+    assert inner["md5"] == hashlib.md5(in_zip).hexdigest() and '"type_indicator":"ZIP"' in inner["locator"]
