@@ -86,8 +86,13 @@ def test_plan_batches_stays_under_max_map_length(db, sample_image):
     exhibit = _add(db, sample_image.path)
     process_exhibit(db, exhibit.id)
     with db.session() as session:
-        ids = sorted(session.scalars(select(FileEntry.id).where(FileEntry.has_content.is_(True))))
-    batches = plan_batches(db, exhibit.id, max_batches=4, min_batch=3)
+        ids = sorted(session.scalars(select(FileEntry.id).where(FileEntry.has_content.is_(True),
+                                                                FileEntry.parent_id.is_(None))))
+        derived = sorted(session.scalars(select(FileEntry.id).where(FileEntry.parent_id.is_not(None))))
+    assert derived                                          # the sample's zips were opened
+    from evidence_store.stages.content import plan_derived
+    assert [i for i in derived if any(lo <= i <= hi for lo, hi in plan_derived(db, exhibit.id))] == derived
+    batches = plan_batches(db, exhibit.id, max_batches=4, min_batch=3)      # the walked entries
     assert 1 <= len(batches) <= 4
     covered = [i for i in ids if any(lo <= i <= hi for lo, hi in batches)]
     assert covered == ids                                   # every readable entry in exactly one range
