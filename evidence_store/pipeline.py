@@ -68,7 +68,7 @@ def run_stage(db: Database, stage: Stage, exhibit_id: int, ctx: RunContext, opti
         progress.phase(stage.name, 1)(1)
         return done
     items = stage.function("plan")(db, exhibit_id, ctx, options)
-    heavy = stage.name == "content" and len(items) >= SCANNING_MIN_BATCHES    # YARA over 2,000+ entries
+    heavy = stage.name in ("content", "derived") and len(items) >= SCANNING_MIN_BATCHES   # YARA over 2,000+
     return pool.run(stage.name, [(exhibit_id, item, ctx, options) for item in items],
                     progress.phase(stage.name, len(items)), parallel=heavy)
 

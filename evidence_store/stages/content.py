@@ -187,14 +187,16 @@ def time_limit(seconds: int):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _test_fault(path: str) -> None:
-    """Fault injection for the crash-isolation tests only: FORENSICS_TEST_FAULT=crash|stall|hog:<path end>
-    makes reading that item kill the process (SIGSEGV), hang, or allocate without bound."""
+def _test_fault(path: str, stage: str = "content") -> None:
+    """Fault injection for the crash-isolation tests only: FORENSICS_TEST_FAULT=crash|stall|hog[@stage]:<path
+    end> makes reading that item (in that stage; default: content) kill the process (SIGSEGV), hang, or
+    allocate without bound."""
     fault = os.environ.get("FORENSICS_TEST_FAULT")
     if not fault:
         return
     kind, _, where = fault.partition(":")
-    if not path.endswith(where):
+    kind, _, only = kind.partition("@")
+    if not path.endswith(where) or (only or "content") != stage:
         return
     if kind == "crash":
         os.kill(os.getpid(), signal.SIGSEGV)

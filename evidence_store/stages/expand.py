@@ -91,6 +91,9 @@ def _expand_one(db: Database, exhibit_id: int, run_id: int, container, ctx, read
     from forensics.containers import ContainerWarning
     from forensics.containers.expand import expand
 
+    from evidence_store.stages.content import _test_fault
+
+    _test_fault(container.path, "expand")
     rows, warnings, parents = [], [], {}
     for found in expand(container.locator, container.path, container.mime_type, ctx, reader):
         if isinstance(found, ContainerWarning):

@@ -44,3 +44,15 @@ def test_one_bad_item_costs_one_item(sqlite_db, sample_image, monkeypatch, fault
     if limits:                                                   # the limits are part of the run's record
         key, value = next(iter(limits.items()))
         assert params and all(p.get(key) == value for p in params)
+
+
+def test_a_container_that_kills_its_worker_costs_that_container(sqlite_db, sample_image, monkeypatch):
+    """The expansion runs in the same restartable workers: a library dying on one archive leaves that
+    archive closed with an error naming it; the sample's other archive is opened."""
+    summary, rows, warnings, _ = _process(sqlite_db, sample_image.path, "EX-1", monkeypatch,
+                                          "crash@expand:/archive/backup.zip")
+    assert summary["status"] == "complete"
+    assert rows["/archive/backup.zip"].hash_status == "hashed"             # the content pass read it
+    assert not any(path.startswith("/archive/backup.zip!/") for path in rows)
+    assert any(path.startswith("/archive/old_backup_2019.zip!/") for path in rows)
+    assert any("/archive/backup.zip" in w and "not expanded" in w for w in warnings), warnings
