@@ -96,7 +96,7 @@ def build(workdir: Path, count: int, rebuild: bool) -> tuple[Path, dict]:
     members_total, member_bytes = 0, 0
     for number in range(count):
         picked = rng.sample(pool, rng.randint(4, 16))
-        members = [(f"{p.parent.name}/{p.name}", p.read_bytes()) for p in picked]
+        members = [(f"{p.parent.name}/{i:02d}-{p.name}", p.read_bytes()) for i, p in enumerate(picked)]
         members_total += len(members)
         member_bytes += sum(len(d) for _, d in members)
         roll = rng.random()

@@ -189,3 +189,21 @@ def test_dfvfs_test_archives_with_absolute_paths(tmp_path):
         assert found and any("absolute path" in w for w in warnings), (name, warnings)
         reader = StreamReader()
         assert all(b"".join(reader.chunks(d.locator)) is not None for d in found.values())
+
+
+def test_an_iso_image_inside_the_file_system_is_opened(tmp_path):
+    """ISO 9660 (written here with libarchive's own writer) is read with libarchive; members copied."""
+    import libarchive
+
+    picture = jpeg(5)
+    iso = tmp_path / "in" / "disc.iso"
+    iso.parent.mkdir()
+    with libarchive.file_writer(str(iso), "iso9660") as archive:
+        archive.add_file_from_memory("photos/photo.jpg", len(picture), picture)
+        archive.add_file_from_memory("readme.txt", 6, b"a disc")
+    found, warnings = _expand(iso, tmp_path / "store")
+    assert warnings == []
+    item = found["/disc.iso!/photos/photo.jpg"]
+    assert item.extractor == "libarchive/1"
+    assert hashlib.sha256(b"".join(StreamReader().chunks(item.locator))).hexdigest() == hashlib.sha256(
+        picture).hexdigest()
