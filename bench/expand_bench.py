@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import warnings
 import io
 import json
 import os
@@ -85,6 +86,7 @@ def _7z(members: list[tuple[str, bytes]]) -> bytes:
 
 
 def build(workdir: Path, count: int, rebuild: bool) -> tuple[Path, dict]:
+    warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
     image, manifest_path = workdir / f"archives-{count}.ext4", workdir / f"archives-{count}.json"
     if image.exists() and manifest_path.exists() and not rebuild:
         return image, json.loads(manifest_path.read_text())
@@ -124,7 +126,9 @@ def build(workdir: Path, count: int, rebuild: bool) -> tuple[Path, dict]:
     size = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file())
     blocks = max(64 * MIB, int(size * 1.6)) // 4096
     image.unlink(missing_ok=True)
-    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-d", str(stage), "-F", str(image), str(blocks)], check=True,
+    with open(image, "wb") as handle:
+        handle.truncate(blocks * 4096)
+    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-b", "4096", "-d", str(stage), "-F", str(image)], check=True,
                    env=ENV)
     manifest = {"archives": count, "kinds": kinds, "members": members_total, "member_bytes": member_bytes,
                 "image_bytes": image.stat().st_size, "archive_bytes": size}
@@ -166,10 +170,11 @@ def run_ours(exe: str, image: Path, workdir: Path, expand: bool) -> dict:
     derived, derived_bytes = con.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM file_entries "
                                          "WHERE parent_id IS NOT NULL").fetchone()
     warnings = con.execute("SELECT COUNT(*) FROM processing_warnings WHERE stage = 'expand'").fetchone()[0]
+    result = {"wall": step.wall_seconds, "peak_rss": step.peak_rss, "expand_s": span("expand"),
+              "derived_s": span("derived"), "content_s": span("content"), "derived_entries": derived,
+              "derived_bytes": derived_bytes, "expand_warnings": warnings}
     con.close()
-    return {"wall": step.wall_seconds, "peak_rss": step.peak_rss, "expand_s": span("expand"),
-            "derived_s": span("derived"), "content_s": span("content"), "derived_entries": derived,
-            "derived_bytes": derived_bytes, "expand_warnings": warnings}
+    return result
 
 
 def run_peer(image: Path, workdir: Path) -> dict:

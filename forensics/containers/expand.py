@@ -16,12 +16,30 @@ from forensics.errors import ItemError
 HEAD = 64 * 1024                   # ISO 9660 says what it is at 32 KiB
 
 
+# What a container's first bytes look like (offset, magic): libmagic, which gives the exact type, runs only
+# on members that start like one of these (typing every member with it cost more than opening them)
+SIGNATURES = ((0, b"PK\x03\x04"), (0, b"PK\x05\x06"), (0, b"\x1f\x8b"), (0, b"BZh"), (0, b"\xfd7zXZ\x00"),
+              (0, b"7z\xbc\xaf\x27\x1c"), (0, b"Rar!\x1a\x07"), (0, b"%PDF"), (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
+              (257, b"ustar"), (32769, b"CD001"), (0, b"MSCF"), (0, b"070701"), (0, b"070707"), (0, b"\xc7\x71"),
+              (0, b"!<arch>\n"))
+_MAGIC: list = []
+
+
+def looks_like_container(head: bytes) -> bool:
+    return any(head[offset:offset + len(magic)] == magic for offset, magic in SIGNATURES)
+
+
+def _identify(head: bytes) -> str:
+    if not _MAGIC:
+        import magic
+
+        _MAGIC.append(magic.Magic(mime=True))
+    return _MAGIC[0].from_buffer(head)
+
+
 def expand(locator: str, path: str, mime: str, ctx: Context, reader) -> Iterator[Derived | ContainerWarning]:
     """Everything inside the container ``locator`` (display ``path``, typed ``mime``). ``reader`` is a
     forensics.reader.StreamReader (reads members' first bytes to type them)."""
-    import magic
-
-    identify = magic.Magic(mime=True)
     stack: list[tuple[str, str, str, int, tuple[str, ...]]] = [(locator, path, mime, 0, ())]
     while stack:
         source, shown, kind, depth, key = stack.pop()
@@ -57,7 +75,9 @@ def expand(locator: str, path: str, mime: str, ctx: Context, reader) -> Iterator
             head = _head(reader, item.locator)
             if head is None:
                 continue
-            inner = identify.from_buffer(head) if head else "application/x-empty"
+            if not looks_like_container(head):
+                continue
+            inner = _identify(head)
             if extractor_for(inner) is not None:
                 stack.append((item.locator, item.path, inner, item.depth, item.key))
 

@@ -211,6 +211,13 @@ def test_examiner_browses_files_and_findings(live, browser, tmp_path):
     assert "restricted" in page.inner_text("#files-table")
     examiner.go("/cases/DEMO-001/files?exhibit=EX-1&dir=%2Fphotos")
     examiner.shot("portal-files", tmp_path)
+    page = examiner.go("/cases/DEMO-001/files?exhibit=EX-1")
+    page.select_option("select[name=derived]", "yes")                # what came out of the demo's zips
+    page.click("form.filters button")
+    until(page, "document.querySelector('#files-table').innerText.includes('.zip!/')")
+    listed = page.inner_text("#files-table")
+    assert "/archive/backup.zip!/ledger.csv" in listed and "/photos/" not in listed
+    examiner.shot("portal-files-derived", tmp_path)
     page = examiner.go(f"/files/{portal.photo_id}")
     page.fill("form.view input[name=purpose]", "check the holiday photo")
     page.click("form.view button:has-text('Show thumbnail')")
