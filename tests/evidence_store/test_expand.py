@@ -145,3 +145,29 @@ def test_pictures_in_an_alternate_data_stream_and_a_zip_hidden_in_one(tmp_path, 
     assert rows["/readme.txt:thumb"]["md5"] == hashlib.md5(in_stream).hexdigest()
     inner = rows["/readme.txt:stash!/hidden/photo.jpg"]
     assert inner["md5"] == hashlib.md5(in_zip).hexdigest() and '"type_indicator":"ZIP"' in inner["locator"]
+
+
+def test_encrypted_members_without_and_with_a_credential(tmp_path, monkeypatch):
+    import subprocess
+
+    require_tools("mkfs.vfat", "mcopy", "zip")
+    (tmp_path / "secret.txt").write_bytes(b"the ledger\n")
+    subprocess.run(["zip", "-q", "-j", "-P", "hunter2", str(tmp_path / "locked.zip"), str(tmp_path / "secret.txt")],
+                   check=True)
+    image = build_fat_image(tmp_path / "e.img", {"locked.zip": (tmp_path / "locked.zip").read_bytes()}, size_mib=16)
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
+    for number, extra in (("E1", []), ("E2", ["--credential", "password:wrong", "--credential", "password:hunter2"])):
+        cli = cli_for(f"sqlite:///{tmp_path / number}.db")
+        cli("case", "create", "C")
+        cli("evidence", "add", str(image), "--case", "C", "--exhibit", number, "--examiner", "t")
+        summary = cli("process", "--case", "C", "--exhibit", number, "--no-carve", *extra)
+        (row,) = [json.loads(line) for line in cli("files", "--case", "C", "--exhibit", number, "--json",
+                                                   "--derived").splitlines()]
+        assert row["path"] == "/locked.zip!/secret.txt"
+        if not extra:
+            assert row["hash_status"] == "encrypted" and row["md5"] is None
+            assert "1 encrypted, not opened" in summary
+            assert "encrypted member: encrypted; no password given" in cli("warnings", "--case", "C", "--exhibit",
+                                                                            number)
+        else:
+            assert row["md5"] == hashlib.md5(b"the ledger\n").hexdigest()

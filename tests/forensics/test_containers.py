@@ -207,3 +207,11 @@ def test_an_iso_image_inside_the_file_system_is_opened(tmp_path):
     assert item.extractor == "libarchive/1"
     assert hashlib.sha256(b"".join(StreamReader().chunks(item.locator))).hexdigest() == hashlib.sha256(
         picture).hexdigest()
+
+
+def test_member_count_and_time_limits(tmp_path):
+    many = write(tmp_path / "in" / "many.zip", zip_bytes({f"m{i}.txt": b"x" for i in range(12)}))
+    found, warnings = _expand(many, tmp_path / "store", Limits(max_members=5))
+    assert len(found) == 5 and any("more than 5 members" in w for w in warnings)
+    found, warnings = _expand(many, tmp_path / "store", Limits(max_seconds=-1))
+    assert found == {} and any("time limit" in w for w in warnings)
