@@ -122,3 +122,22 @@ def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def rar4_stored(files: dict[str, bytes]) -> bytes:
+    """A RAR 4 archive with stored (uncompressed) members, written block by block (RAR 4.x technote:
+    marker, archive header 0x73, a file header 0x74 per member, end block 0x7B; each header's CRC is the
+    low 16 bits of its CRC-32). Nothing free writes RAR; this is enough to test reading one."""
+    import zlib
+
+    def block(kind: int, flags: int, body: bytes) -> bytes:
+        head = struct.pack("<BHH", kind, flags, 7 + len(body)) + body
+        return struct.pack("<H", zlib.crc32(head) & 0xFFFF) + head
+
+    out = b"Rar!\x1a\x07\x00" + block(0x73, 0, b"\x00" * 6)
+    for name, data in files.items():
+        raw = name.encode()
+        body = struct.pack("<IIBIIBBHI", len(data), len(data), 3, zlib.crc32(data), 0x5A210000, 20, 0x30, len(raw),
+                           0o100644) + raw                      # host 3 (Unix): the attributes are st_mode
+        out += block(0x74, 0x8000, body) + data
+    return out + block(0x7B, 0x4000, b"")

@@ -215,3 +215,14 @@ def test_member_count_and_time_limits(tmp_path):
     assert len(found) == 5 and any("more than 5 members" in w for w in warnings)
     found, warnings = _expand(many, tmp_path / "store", Limits(max_seconds=-1))
     assert found == {} and any("time limit" in w for w in warnings)
+
+
+def test_a_rar_archive_is_read_with_libarchive(tmp_path):
+    from tests.forensics.container_inputs import rar4_stored
+
+    picture = jpeg(6)
+    rar = write(tmp_path / "in" / "photos.rar", rar4_stored({"trip/photo.jpg": picture, "list.txt": b"1 photo"}))
+    found, warnings = _expand(rar, tmp_path / "store")
+    assert warnings == [] and set(found) == {"/photos.rar!/trip/photo.jpg", "/photos.rar!/list.txt"}
+    reader = StreamReader()
+    assert b"".join(reader.chunks(found["/photos.rar!/trip/photo.jpg"].locator)) == picture
