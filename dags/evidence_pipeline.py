@@ -125,6 +125,9 @@ def _each(stage: Stage):
         "expand": Param(True, type="boolean", description="open containers (archives, compressed files, documents, "
                                                           "ISO images) and process the files inside them"),
         "carve": Param(True, type="boolean", description="carve unallocated space and unpartitioned areas"),
+        "batch_entries": Param(500, type="integer", minimum=1,
+                               description="entries per content batch at least (one mapped task each; each "
+                                           "task costs seconds to start, so Celery deployments want ~2000)"),
         "slack": Param(False, type="boolean", description="also carve file slack"),
         "match": Param(True, type="boolean", description="run the matchers in the content pass"),
         "skip_known_good": Param(False, type="boolean", description="known-good content skips YARA, PDQ, TLSH"),

@@ -31,10 +31,13 @@ COMMIT = 200
 
 
 def plan_batches(db: Database, exhibit_id: int, ctx: RunContext | None = None, options: StageOptions | None = None,
-                 *, max_batches: int = MAX_BATCHES, min_batch: int = MIN_BATCH, derived: bool = False
+                 *, max_batches: int = MAX_BATCHES, min_batch: int | None = None, derived: bool = False
                  ) -> list[list[int]]:
     """Splits the exhibit's readable walked entries (``derived``: the entries found inside containers)
-    into at most ``max_batches`` id ranges."""
+    into at most ``max_batches`` id ranges of at least ``min_batch`` entries (default: the run's
+    ``batch_entries``; an Airflow task costs seconds to start, so Celery deployments want larger ones)."""
+    if min_batch is None:
+        min_batch = options.batch_entries if options is not None else MIN_BATCH
     which = FileEntry.parent_id.is_not(None) if derived else FileEntry.parent_id.is_(None)
     with db.session() as session:
         total = session.scalar(select(func.count()).select_from(FileEntry).where(
