@@ -125,7 +125,7 @@ def file_rows(session: Session, case_id: int, where: FileFilter = FileFilter(), 
     for entry, number, volume, count in session.execute(query):
         yield FileRow(
             id=entry.id, exhibit=number, volume=volume,
-            path=entry.path + (f":{entry.data_stream}" if entry.data_stream else ""), name=entry.name,
+            path=entry.path, name=entry.name,                 # a named stream's path ends in :stream already
             entry_type=entry_type(entry.name_type, entry.meta_type),
             inode=entry.inode, size=entry.size, deleted=not entry.allocated, mtime=utc(entry.mtime),
             crtime=utc(entry.crtime), md5=entry.md5, sha1=entry.sha1, sha256=entry.sha256, mime_type=entry.mime_type,

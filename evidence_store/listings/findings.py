@@ -89,14 +89,16 @@ FINDING_COLUMNS: tuple[Column, ...] = (
 
 
 def file_location(image: str, volume: str | None, offset: int | None, fs_type: str | None, path: str,
-                  inode: int | None) -> str:
-    """image > partition (offset) > file system > path (inode): enough to find the bytes again with TSK."""
+                  inode: int | None, extractor: str | None = None, depth: int = 0) -> str:
+    """image > partition (offset) > file system > path (inode): enough to find the bytes again with TSK; a
+    file found inside containers names the chain in its path and the extractor that listed it."""
     parts = [os.path.basename(image)]
     if volume:
         parts.append(f"{volume} at byte {offset:,}" if offset is not None else volume)
     if fs_type:
         parts.append(fs_type)
-    parts.append(path + (f" (inode {inode})" if inode is not None else ""))
+    inside = f" (inside {depth} container{'s' if depth != 1 else ''}, listed by {extractor})" if extractor else ""
+    parts.append(path + (f" (inode {inode})" if inode is not None else "") + inside)
     return " > ".join(parts)
 
 
@@ -109,7 +111,7 @@ def carved_location(image: str, ranges: Sequence[Sequence[int]], source: str, vo
 F_COLUMNS = ("id", "matcher", "matcher_version", "set_name", "set_version", "set_sha256", "outcome", "rule",
              "category", "known")
 E_COLUMNS = ("id", "path", "data_stream", "inode", "size", "md5", "sha1", "sha256", "mtime", "atime", "ctime",
-             "crtime", "allocated", "restricted")
+             "crtime", "allocated", "restricted", "extractor", "depth")
 C_COLUMNS = ("id", "extension", "image_ranges", "source", "volume_path", "size", "md5", "sha1", "sha256",
              "restricted")
 
@@ -149,11 +151,12 @@ def _row(r) -> FindingRow:
     identity["exhibit"] = r["number"]
     image = r["image_path"]
     if r["e_id"] is not None:
-        path = r["e_path"] + (f":{r['e_data_stream']}" if r["e_data_stream"] else "")
+        path = r["e_path"]                          # a named stream's path names it already: /file.txt:stream
         return FindingRow(
             **identity, item="file", item_id=r["e_id"], path=path, volume=r["volume_path"],
             partition_offset=r["offset"], fs_type=r["fs_type"], inode=r["e_inode"], media_ranges=(),
-            location=file_location(image, r["volume_path"], r["offset"], r["fs_type"], path, r["e_inode"]),
+            location=file_location(image, r["volume_path"], r["offset"], r["fs_type"], path, r["e_inode"],
+                                   r["e_extractor"], r["e_depth"] or 0),
             size=r["e_size"], md5=r["e_md5"], sha1=r["e_sha1"], sha256=r["e_sha256"], mtime=utc(r["e_mtime"]),
             atime=utc(r["e_atime"]), ctime=utc(r["e_ctime"]), crtime=utc(r["e_crtime"]),
             deleted=not r["e_allocated"], carved=False, restricted=bool(r["e_restricted"]))

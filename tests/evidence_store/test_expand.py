@@ -137,7 +137,10 @@ def test_pictures_in_an_alternate_data_stream_and_a_zip_hidden_in_one(tmp_path, 
     finally:
         subprocess.run(["umount", str(mount)], check=True)
     monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
-    cli = cli_for(f"sqlite:///{tmp_path / 'case.db'}")
+    url = f"sqlite:///{tmp_path / 'case.db'}"
+    cli = cli_for(url)
+    (tmp_path / "bad.md5").write_text(f"{hashlib.md5(in_stream).hexdigest()}\n{hashlib.md5(in_zip).hexdigest()}\n")
+    cli("hashset", "import", str(tmp_path / "bad.md5"), "--name", "bad", "--kind", "known-bad")
     cli("case", "create", "C")
     cli("evidence", "add", str(image), "--case", "C", "--exhibit", "E", "--examiner", "t")
     cli("process", "--case", "C", "--exhibit", "E", "--no-carve")
@@ -145,6 +148,20 @@ def test_pictures_in_an_alternate_data_stream_and_a_zip_hidden_in_one(tmp_path, 
     assert rows["/readme.txt:thumb"]["md5"] == hashlib.md5(in_stream).hexdigest()
     inner = rows["/readme.txt:stash!/hidden/photo.jpg"]
     assert inner["md5"] == hashlib.md5(in_zip).hexdigest() and '"type_indicator":"ZIP"' in inner["locator"]
+    # what the report and the portal show: the stream named once, the chain and the extractor
+    from evidence_store.db import Database
+    from evidence_store.listings.files import FileFilter, file_rows
+    from evidence_store.listings.findings import finding_rows
+    from evidence_store.models import Case
+
+    db = Database(url)
+    with db.session() as session:
+        case_id = session.query(Case).one().id
+        locations = sorted(f.location.split(" > ")[-1] for f in finding_rows(session, case_id))
+        listed = {r.path for r in file_rows(session, case_id, FileFilter(), limit=1000)}
+    assert locations == ["/readme.txt:stash!/hidden/photo.jpg (inside 1 container, listed by zip/1)",
+                         f"/readme.txt:thumb (inode {rows['/readme.txt:thumb']['inode']})"]
+    assert "/readme.txt:thumb" in listed and "/readme.txt:thumb:thumb" not in listed
 
 
 def test_encrypted_members_without_and_with_a_credential(tmp_path, monkeypatch):
