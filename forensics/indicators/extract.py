@@ -1,0 +1,38 @@
+"""Runs the registry over content: ASCII (one character per byte) and, where the bytes look like it,
+UTF-16LE text; offsets are byte offsets in the content."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from forensics.indicators import Indicator
+from forensics.indicators.registry import EXTRACTORS, Extractor
+
+CONTEXT = 24
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def extract(data: bytes, kinds: Iterable[str] | None = None,
+            extractors: Iterable[Extractor] = EXTRACTORS) -> list[Indicator]:
+    """Every indicator in ``data`` (``kinds``: only these), each (kind, value, offset) once."""
+    wanted = set(kinds) if kinds else None
+    found: dict[tuple[str, str, int], Indicator] = {}
+    views = [("ascii", data.decode("latin-1"), 1)]
+    odd = data[1::2]
+    if len(data) >= 8 and odd.count(0) > len(odd) // 4:                 # UTF-16LE text (Windows)
+        views.append(("utf-16le", data[: len(data) // 2 * 2].decode("utf-16-le", "replace"), 2))
+    for encoding, text, width in views:
+        for extractor in extractors:
+            if wanted is not None and not wanted.intersection(extractor.kinds):
+                continue
+            for kind, value, start, end in extractor.function(text):
+                if wanted is not None and kind not in wanted:
+                    continue
+                key = (kind, value, start * width)
+                if key not in found:
+                    context = _printable(text[max(0, start - CONTEXT):end + CONTEXT])
+                    found[key] = Indicator(kind, value, start * width, (end - start) * width, context,
+                                           extractor.label, encoding)
+    return sorted(found.values(), key=lambda i: (i.offset, i.kind, i.value))

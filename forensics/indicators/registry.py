@@ -1,0 +1,157 @@
+"""The indicator extractors, one explicit tuple: name, version, kinds, function (regexp + validation).
+
+Each function takes the scanned text (one character per byte for ASCII, per UTF-16 code unit for
+UTF-16LE) and yields ``(kind, normalised value, start, end)`` in characters; :func:`extract` turns
+those into byte offsets and contexts. Bump ``version`` whenever a change could find different values.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from forensics.indicators import Indicator, checks
+
+Found = Iterator[tuple[str, str, int, int]]
+
+
+@lru_cache(maxsize=1)
+def _psl():
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(accept_unknown=False)       # an unlisted TLD is not a domain anyone registered
+
+
+def registrable(host: str) -> str | None:
+    """The registrable domain (public suffix + one label: bbc.co.uk), None for unknown suffixes."""
+    host = host.lower().rstrip(".")
+    return _psl().privatesuffix(host) if "." in host else None
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])")
+_URL = re.compile(r"\b(?:https?|ftp)://[^\s\"'<>()\[\]{}\\^`|\x00-\x1f\x7f-\xff]{3,2000}", re.I)
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV6 = re.compile(r"(?<![:0-9A-Za-z])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![:0-9A-Za-z])")
+_BTC58 = re.compile(r"(?<![1-9A-Za-z])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![1-9A-Za-z])")
+_BECH = re.compile(r"(?<![0-9A-Za-z])(?:bc1|BC1|tb1|TB1)[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}(?![0-9A-Za-z])")
+_ETH = re.compile(r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{40}(?![0-9A-Za-z])")
+_XMR = re.compile(r"(?<![1-9A-Za-z])[48][1-9A-HJ-NP-Za-km-z]{94}(?![1-9A-Za-z])")
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2(?:2[2-9][1-9]|[3-6]\d\d|7[01]\d|720)|3[47]|6011|65|64[4-9]|35(?:2[89]|[3-8]\d)"
+                          r"|3(?:0[0-5]|[68]))")
+
+
+def emails(text: str) -> Found:
+    for match in _EMAIL.finditer(text):
+        value = match.group().lower().strip(".")
+        if registrable(value.rpartition("@")[2]):
+            yield "email", value, match.start(), match.end()
+
+
+def urls(text: str) -> Found:
+    for match in _URL.finditer(text):
+        raw = match.group().rstrip(".,;:!?'\"")
+        scheme, _, rest = raw.partition("://")
+        host = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host
+        if not name:
+            continue
+        value = f"{scheme.lower()}://{host.lower()}{rest[len(rest.split('/', 1)[0]):] if '/' in rest else ''}"
+        yield "url", value, match.start(), match.start() + len(raw)
+        domain = registrable(name) if not _is_ip(name) else None
+        if domain:
+            yield "domain", domain, match.start(), match.start() + len(raw)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def ips(text: str) -> Found:
+    for match in _IPV4.finditer(text):
+        try:
+            address = ipaddress.IPv4Address(match.group())
+        except ValueError:
+            continue
+        if not address.is_unspecified:
+            yield "ipv4", str(address), match.start(), match.end()
+    for match in _IPV6.finditer(text):
+        candidate = match.group()
+        if candidate.count(":") < 2 or not any(c in "0123456789abcdefABCDEF" for c in candidate):
+            continue
+        try:
+            address = ipaddress.IPv6Address(candidate)
+        except ValueError:
+            continue
+        if candidate.count(":") >= 7 or "::" in candidate:
+            yield "ipv6", address.compressed, match.start(), match.end()
+
+
+def phones(text: str) -> Found:
+    import phonenumbers
+
+    region = os.environ.get("FORENSICS_PHONE_REGION") or None
+    for match in phonenumbers.PhoneNumberMatcher(text, region or "ZZ", leniency=phonenumbers.Leniency.VALID):
+        yield ("phone", phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164),
+               match.start, match.end)
+
+
+def wallets(text: str) -> Found:
+    for match in _BTC58.finditer(text):
+        payload = checks.base58check(match.group())
+        if payload is not None and len(payload) == 21 and payload[0] in (0x00, 0x05):
+            yield "bitcoin", match.group(), match.start(), match.end()
+    for match in _BECH.finditer(text):
+        if checks.bech32_kind(match.group()):
+            yield "bitcoin", match.group().lower(), match.start(), match.end()
+    for match in _ETH.finditer(text):
+        address = match.group()
+        body = address[2:]
+        checked = checks.eip55(address)
+        if body.lower() == body or body.upper() == body or checked == address:
+            yield "ethereum", checked, match.start(), match.end()
+    for match in _XMR.finditer(text):
+        if checks.monero(match.group()):
+            yield "monero", match.group(), match.start(), match.end()
+
+
+def cards(text: str) -> Found:
+    for match in _CARD.finditer(text):
+        digits = re.sub(r"[ -]", "", match.group())
+        if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and len(set(digits)) > 1 and checks.luhn(digits):
+            yield "card", digits, match.start(), match.end()
+
+
+@dataclass(frozen=True)
+class Extractor:
+    name: str
+    version: str
+    kinds: tuple[str, ...]
+    summary: str
+    function: Callable[[str], Found]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}/{self.version}"
+
+
+EXTRACTORS: tuple[Extractor, ...] = (
+    Extractor("email", "1", ("email",), "e-mail addresses, lower-cased; the domain's suffix must be a public one",
+              emails),
+    Extractor("url", "1", ("url", "domain"), "http/https/ftp URLs (scheme and host lower-cased) and their "
+              "registrable domains (Public Suffix List)", urls),
+    Extractor("ip", "1", ("ipv4", "ipv6"), "IPv4 and IPv6 addresses (parsed; IPv6 written compressed)", ips),
+    Extractor("phone", "1", ("phone",), "phone numbers as E.164 (libphonenumber, valid numbers only; "
+              "FORENSICS_PHONE_REGION for numbers written without +country)", phones),
+    Extractor("wallet", "1", ("bitcoin", "ethereum", "monero"), "Bitcoin (Base58Check, bech32/bech32m), Ethereum "
+              "(EIP-55 where mixed case), Monero (Keccak checksum) addresses; look-alikes fail the checksum", wallets),
+    Extractor("card", "1", ("card",), "payment card numbers: 13-19 digits, a known issuer prefix, Luhn", cards),
+)
+KINDS = tuple(kind for extractor in EXTRACTORS for kind in extractor.kinds)

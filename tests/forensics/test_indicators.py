@@ -1,0 +1,89 @@
+"""Indicators extracted from content (forensics.indicators): each kind normalised and located, checksums
+telling real identifiers from look-alikes (published test vectors), UTF-16LE text, one registry."""
+from __future__ import annotations
+
+import pytest
+
+from forensics.indicators import checks
+from forensics.indicators.extract import extract
+from forensics.indicators.registry import EXTRACTORS, KINDS, registrable
+
+# published examples: the genesis block's address, BIP-13 P2SH, BIP-173 (bech32) and BIP-350 (bech32m)
+# test vectors, EIP-55's own examples, the Monero General Fund address, payment-network test card numbers
+VALID = {
+    "bitcoin": ["1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
+                "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+                "bc1p5d7rjq7g6rdk2yhzks9smlaqtedr4dekq08ge8ztwac72sfr9rusxg3297"],
+    "ethereum": ["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"],
+    "monero": ["44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"],
+    "card": ["4111111111111111", "5500000000000004", "378282246310005", "6011111111111117"],
+}
+
+
+def _one_letter_changed(value: str) -> str:
+    at = len(value) // 2
+    replacement = "3" if value[at] != "3" else "4"
+    return value[:at] + replacement + value[at + 1:]
+
+
+def test_registry_names_and_versions_every_extractor():
+    names = [e.name for e in EXTRACTORS]
+    assert len(names) == len(set(names)) and all(e.version for e in EXTRACTORS)
+    assert {"email", "url", "domain", "ipv4", "ipv6", "phone", "bitcoin", "ethereum", "monero", "card"} == set(KINDS)
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_checksummed_identifiers_are_found_and_look_alikes_are_not(kind):
+    for value in VALID[kind]:
+        found = [(i.kind, i.value) for i in extract(f"pay to {value} today".encode())]
+        assert found == [(kind, value)], (value, found)
+        broken = _one_letter_changed(value)
+        assert [i for i in extract(f"pay to {broken} today".encode()) if i.kind == kind] == [], broken
+
+
+def test_eip55_and_bech32_rules():
+    lower = VALID["ethereum"][0].lower()
+    assert [i.value for i in extract(lower.encode())] == [VALID["ethereum"][0]]       # all lower case: no checksum
+    wrong_case = "0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+    assert extract(wrong_case.encode()) == []                                         # mixed case must match EIP-55
+    v0_with_bech32m = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"
+    assert checks.bech32_kind(v0_with_bech32m) == "bech32"
+    assert checks.bech32_kind(VALID["bitcoin"][3]) == "bech32m"
+    assert checks.bech32_kind(VALID["bitcoin"][2].upper()) == "bech32"
+    assert checks.luhn("79927398713") and not checks.luhn("79927398710")
+
+
+def test_email_url_domain_ip_phone_are_normalised_and_located(monkeypatch):
+    data = (b"Mail Alice.Smith@Example.CO.UK or see https://WWW.Example.com/path?q=1) from 10.0.0.1 and "
+            b"2001:0db8:0:0::1, 256.1.1.1; call +1 650-253-0000; bad@nowhere.invalidtld; version 1.2.3.4.5")
+    found = {(i.kind, i.value): i for i in extract(data)}
+    assert set(found) == {("email", "alice.smith@example.co.uk"), ("url", "https://www.example.com/path?q=1"),
+                          ("domain", "example.com"), ("ipv4", "10.0.0.1"), ("ipv6", "2001:db8::1"),
+                          ("phone", "+16502530000")}
+    email = found[("email", "alice.smith@example.co.uk")]
+    assert data[email.offset:email.offset + email.length] == b"Alice.Smith@Example.CO.UK"
+    assert "Alice.Smith@Example.CO.UK" in email.context and email.extractor == "email/1"
+    assert registrable("www.bbc.co.uk") == "bbc.co.uk" and registrable("localhost") is None
+    national = b"ring 020 7946 0958 tonight"
+    assert [i for i in extract(national) if i.kind == "phone"] == []                  # no region: +country only
+    monkeypatch.setenv("FORENSICS_PHONE_REGION", "GB")
+    assert [i.value for i in extract(national) if i.kind == "phone"] == ["+442079460958"]
+
+
+def test_utf16le_text_is_read_with_byte_offsets():
+    data = b"\x00\x00header" + "contact bob@example.org now".encode("utf-16-le")
+    (found,) = extract(data, kinds=["email"])
+    assert (found.value, found.encoding) == ("bob@example.org", "utf-16le")
+    assert data[found.offset:found.offset + found.length].decode("utf-16-le") == "bob@example.org"
+
+
+def test_cli_scans_files(tmp_path):
+    from tests.conftest import cli_for
+
+    (tmp_path / "notes.txt").write_bytes(b"wallet 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa mail Bob@Example.org")
+    cli = cli_for(f"sqlite:///{tmp_path / 'c.db'}")
+    lines = [__import__("json").loads(line) for line in cli("indicators", "scan", str(tmp_path / "notes.txt"),
+                                                              "--json").splitlines()]
+    assert [(r["kind"], r["value"], r["offset"]) for r in lines] == [
+        ("bitcoin", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", 7), ("email", "bob@example.org", 47)]
+    assert "unknown indicator kind(s) mail" in cli("indicators", "scan", str(tmp_path), "--kind", "mail", code=3)
