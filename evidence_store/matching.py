@@ -108,7 +108,7 @@ class Knowledge:
         self.indexes = [(h, PdqIndex.load(h.pdq_index_path)) for h in self.hashsets.values() if h.pdq_index_path]
         self.examiner = Examiner(TypeIdentifier(), [(r.sha256, scanner) for r, scanner in self.scanners],
                                  MATCHERS["pdq"].prepare(convention="full-resolution"), tlsh=True,
-                                 memory_cap=options.yara_size_cap)
+                                 memory_cap=options.yara_size_cap, indicators=options.indicators)
         self.digest = _key(sorted(r.sha256 + (":" + json.dumps(_defines(r), sort_keys=True) if _defines(r) else "")
                                   + ("" if (r.engine or "libyara") == "libyara" else f":{r.engine}")
                                   for r in self.rulesets),
@@ -299,6 +299,22 @@ def restricted(subject: Subject) -> bool:
     return False
 
 
+def indicator_rows(session: Session, sha256: str, found) -> None:
+    """Identifiers of one content, stored once per SHA-256: every entry or carved object with that content
+    has them (duplicates are not examined again, and need no copies)."""
+    from evidence_store.models import ContentIndicator
+
+    rows = [dict(sha256=sha256, kind=i.kind, value=i.value, value_key=indicator_key(i.kind, i.value),
+                 offset=i.offset, length=i.length, context=i.context, encoding=i.encoding, extractor=i.extractor)
+            for i in found]
+    for start in range(0, len(rows), 500):
+        upsert(session, ContentIndicator, rows[start:start + 500], keys=["sha256", "kind", "value_key", "offset"])
+
+
+def indicator_key(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}\x00{value}".encode("utf-8")).hexdigest()
+
+
 def write(session: Session, exhibit_id: int, run_id: int, subjects: list[Subject],
           knowledge: Knowledge | None) -> int:
     """Writes one chunk: digests and type, what matched, and warnings; returns findings recorded."""
@@ -337,6 +353,9 @@ def write(session: Session, exhibit_id: int, run_id: int, subjects: list[Subject
                           known_good=any(f["known"] == "known-good" for f in subject.findings),
                           restricted=restricted(subject), tlsh=tlsh, pdq_hash=pdq[0] if pdq else None,
                           pdq_quality=pdq[1] if pdq else None, pdq_convention=pdq[2] if pdq else None)
+            examined = subject.examined
+            if subject.reused is None and examined is not None and examined.indicators:
+                indicator_rows(session, d.sha256, examined.indicators)
             for finding in subject.findings:
                 row = {k: v for k, v in finding.items() if k != "key"}
                 row.update(exhibit_id=exhibit_id, run_id=run_id, finding_key=_key(subject.kind, subject.id, finding["key"]),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 
 from evidence_store.db import Database
 from evidence_store.listings.files import entry_type
@@ -118,3 +118,36 @@ def similar_files(db: Database, case_name: str, file_id: int, limit: int = 10,
     found = nearest(query_digest, candidates, k=limit, max_distance=max_distance)
     return [(distance, {"id": key, "path": rows[key].path, "sha256": rows[key].sha256,
                         "exhibit": rows[key].number}) for key, distance in found]
+
+
+def iter_indicators(db: Database, case_name: str, exhibit: str | None = None,
+                    kinds: tuple[str, ...] = ()) -> Iterator[dict]:
+    """The identifiers found in a case's content, one row per item that holds them (equal content in two
+    places gives both places), walked and derived entries first, then carved objects."""
+    from sqlalchemy import literal
+
+    from evidence_store.models import ContentIndicator as I
+    from evidence_store.store import get_case, get_exhibit
+
+    with db.session() as session:
+        case = get_case(session, case_name)
+        where = [Exhibit.case_id == case.id]
+        if exhibit:
+            where.append(Exhibit.id == get_exhibit(session, case_name, exhibit).id)
+        if kinds:
+            where.append(I.kind.in_(kinds))
+        columns = (I.kind, I.value, I.offset, I.length, I.context, I.encoding, I.extractor, Exhibit.number)
+        files = (select(*columns, literal("file").label("item"), FileEntry.id.label("item_id"),
+                        FileEntry.path.label("path"))
+                 .join(FileEntry, FileEntry.sha256 == I.sha256).join(Exhibit, Exhibit.id == FileEntry.exhibit_id)
+                 .where(*where))
+        carved = (select(*columns, literal("carved").label("item"), CarvedObjectRow.id.label("item_id"),
+                         (literal("carved/") + CarvedObjectRow.id.cast(String) + "." + CarvedObjectRow.extension)
+                         .label("path"))
+                  .join(CarvedObjectRow, CarvedObjectRow.sha256 == I.sha256)
+                  .join(Exhibit, Exhibit.id == CarvedObjectRow.exhibit_id).where(*where))
+        query = files.union_all(carved).order_by("number", "item", "item_id", "offset", "kind")
+        for row in session.execute(query):
+            yield {"exhibit": row.number, "item": row.item, "item_id": row.item_id, "path": row.path,
+                   "kind": row.kind, "value": row.value, "offset": row.offset, "length": row.length,
+                   "context": row.context, "encoding": row.encoding, "extractor": row.extractor}

@@ -48,6 +48,7 @@ class Examined:
     yara: tuple[tuple[str, YaraOutcome], ...]     # (rule set key, outcome), one per prepared rule set
     problems: tuple[str, ...]                     # item-level problems (PDQ decode, TLSH)
     matched: bool                                 # the content matchers ran
+    indicators: tuple = ()                        # forensics.indicators.Indicator, when extraction is on
 
 
 class Examiner:
@@ -55,7 +56,8 @@ class Examiner:
 
     def __init__(self, types: TypeIdentifier | None = None, scanners: Sequence[tuple[str, object]] = (),
                  pdq=None, *, tlsh: bool = True, memory_cap: int = DEFAULT_MEMORY_CAP,
-                 spool_dir: str | None = None) -> None:
+                 spool_dir: str | None = None, indicators: bool = False) -> None:
+        self.indicators = indicators              # extract identifiers from content held in memory
         self.types = types or TypeIdentifier()
         self.scanners = list(scanners)
         self.pdq = pdq
@@ -72,7 +74,7 @@ class Examiner:
         md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
         head, size = bytearray(), 0
         kind: tuple[str, str] | None = None
-        keep = bool(self.scanners)
+        keep = bool(self.scanners) or self.indicators
         body = _Body(self.memory_cap, self.spool_dir)
         tlsh_state = None
         try:
@@ -139,7 +141,16 @@ class Examiner:
                 pdq = self.pdq.digest(body.path or body.data())
             except MatcherItemError as exc:
                 problems.append(f"PDQ: {exc}")
-        return Examined(digests, tlsh, pdq, tuple(outcomes), tuple(problems), True)
+        found = ()
+        if self.indicators:
+            from forensics.indicators.extract import extract
+
+            if body.path is None:
+                found = tuple(extract(body.data()))
+            else:
+                problems.append(f"indicators: {digests.size:,} bytes are more than the {self.memory_cap:,} held in "
+                                "memory; not searched for identifiers")
+        return Examined(digests, tlsh, pdq, tuple(outcomes), tuple(problems), True, found)
 
 
 class _Body:

@@ -10,9 +10,31 @@ import click
 MAX_BYTES = 256 << 20
 
 
-@click.group()
-def indicators() -> None:
-    """Identifiers extracted from content (forensics/indicators: one registry of named, versioned extractors)."""
+@click.group(invoke_without_command=True)
+@click.option("--case", "case_name", default=None, help="List what the content pass extracted in this case.")
+@click.option("--exhibit", default=None, help="Only this exhibit.")
+@click.option("--kind", "kinds", multiple=True, help="Only these kinds. Repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per indicator and item.")
+@click.pass_context
+def indicators(ctx: click.Context, case_name: str | None, exhibit: str | None, kinds: tuple[str, ...],
+               as_json: bool) -> None:
+    """Identifiers extracted from content (forensics/indicators: one registry of named, versioned extractors):
+    `forensics indicators --case C` lists what processing found; `forensics indicators scan PATH` reads files."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from evidence_store.cli import common as cli
+    from evidence_store.queries import iter_indicators
+    from evidence_store.store import StoreError
+
+    if not case_name:
+        raise click.UsageError("give --case (or a subcommand: scan)")
+    try:
+        rows = list(iter_indicators(cli.database(), case_name, exhibit, kinds))
+    except StoreError as exc:
+        cli.fail(str(exc))
+    for row in rows:
+        click.echo(json.dumps(row, ensure_ascii=False) if as_json else
+                   f"{row['exhibit']}\t{row['path']}\t{row['offset']}\t{row['kind']}\t{row['value']}")
 
 
 @indicators.command("scan")

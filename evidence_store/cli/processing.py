@@ -36,6 +36,9 @@ from evidence_store.store import StoreError
               help="Largest expanded/compressed ratio of a member above 16 MiB (default 500; bombs go beyond).")
 @click.option("--match/--no-match", "run_match", default=True, show_default=True,
               help="Run the matchers (hash sets, YARA, PDQ, TLSH) in the content pass.")
+@click.option("--indicators/--no-indicators", "extract_indicators", default=True, show_default=True,
+              help="Extract e-mails, URLs/domains, IPs, phones, wallets and card numbers in the content pass "
+                   "(forensics indicators --case lists them).")
 @click.option("--skip-known-good", is_flag=True,
               help="Content on a known-good hash set (NSRL, lab sets) skips YARA, PDQ and TLSH (recorded).")
 @click.option("--report", "draft_report", is_flag=True, help="End by drafting the exhibit's report.")
@@ -46,7 +49,8 @@ from evidence_store.store import StoreError
 @match_option_flags
 def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers: int | None, carve: bool,
             carve_slack: bool, expand: bool, expand_depth: int | None, expand_max_bytes: int | None,
-            expand_max_ratio: int | None, run_match: bool, skip_known_good: bool, draft_report: bool,
+            expand_max_ratio: int | None, run_match: bool, extract_indicators: bool, skip_known_good: bool,
+            draft_report: bool,
             examiner: str | None, isolate: bool, yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality) -> None:
     """Run every stage of the pipeline on an exhibit (docs/architecture.md lists them)."""
     from evidence_store.pipeline import process_exhibit
@@ -57,6 +61,7 @@ def process(case_name: str, exhibit: str, credentials: tuple[str, ...], workers:
     options = stage_options(yara_timeout, yara_size_cap, pdq_radius, pdq_min_quality,
                             credentials=tuple(parse_credentials(credentials)), carve=carve, slack=carve_slack,
                             expand=expand, match=run_match, skip_known_good=skip_known_good, report=draft_report,
+                            indicators=extract_indicators,
                             examiner=examiner, **limits)
     try:
         _, exhibit_id = lookup_exhibit(db, case_name, exhibit)

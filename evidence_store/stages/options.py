@@ -32,6 +32,7 @@ class StageOptions:
     slack: bool = False
     match: bool = True
     skip_known_good: bool = False
+    indicators: bool = True                 # extract identifiers in the content pass (forensics.indicators)
     report: bool = False
     report_format: str = "pdf"
     examiner: str | None = None
@@ -43,7 +44,7 @@ class StageOptions:
     item_seconds: int = field(default_factory=lambda: _env("FORENSICS_ITEM_SECONDS", 900))
     worker_memory: int = field(default_factory=lambda: _env("FORENSICS_WORKER_MEMORY", 16 << 30))
 
-    MATCHING = ("yara_timeout", "yara_size_cap", "pdq_radius", "pdq_min_quality", "skip_known_good")
+    MATCHING = ("yara_timeout", "yara_size_cap", "pdq_radius", "pdq_min_quality", "skip_known_good", "indicators")
 
     def recorded(self) -> dict:
         values = asdict(self)

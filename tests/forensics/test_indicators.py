@@ -87,3 +87,45 @@ def test_cli_scans_files(tmp_path):
     assert [(r["kind"], r["value"], r["offset"]) for r in lines] == [
         ("bitcoin", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", 7), ("email", "bob@example.org", 47)]
     assert "unknown indicator kind(s) mail" in cli("indicators", "scan", str(tmp_path), "--kind", "mail", code=3)
+
+
+def test_the_content_pass_extracts_and_the_case_lists_them(tmp_path, monkeypatch):
+    """forensics process extracts identifiers once per content (equal files share them); `forensics
+    indicators --case` lists one row per place; a file inside a zip gives its own; --no-indicators
+    extracts nothing."""
+    import io
+    import json
+    import zipfile
+
+    from forensics.sample import build_fat_image
+    from tests.conftest import cli_for, require_tools
+
+    require_tools("mkfs.vfat", "mcopy")
+    note = b"pay 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa, write to Dealer@Example.org"
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:     # no plain text in the zip itself
+        archive.writestr("inner.txt", b"call +1 650-253-0000 or visit http://shop.example.net/x")
+    image = build_fat_image(tmp_path / "i.img", {"a/note.txt": note, "b/copy.txt": note,
+                                                 "c/box.zip": packed.getvalue()}, size_mib=16)
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
+    for number, flags in (("E1", []), ("E2", ["--no-indicators"])):
+        cli = cli_for(f"sqlite:///{tmp_path / number}.db")
+        cli("case", "create", "C")
+        cli("evidence", "add", str(image), "--case", "C", "--exhibit", number, "--examiner", "t")
+        cli("process", "--case", "C", "--exhibit", number, "--no-carve", *flags)
+        rows = [json.loads(line) for line in cli("indicators", "--case", "C", "--json").splitlines()]
+        if flags:
+            assert rows == []
+            continue
+        found = {(r["path"], r["kind"], r["value"]) for r in rows}
+        assert found == {("/a/note.txt", "bitcoin", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+                         ("/a/note.txt", "email", "dealer@example.org"),
+                         ("/b/copy.txt", "bitcoin", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+                         ("/b/copy.txt", "email", "dealer@example.org"),
+                         ("/c/box.zip!/inner.txt", "phone", "+16502530000"),
+                         ("/c/box.zip!/inner.txt", "url", "http://shop.example.net/x"),
+                         ("/c/box.zip!/inner.txt", "domain", "example.net")}
+        wallet = next(r for r in rows if r["kind"] == "bitcoin")
+        assert note[wallet["offset"]:wallet["offset"] + wallet["length"]] == b"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
+        only = cli("indicators", "--case", "C", "--exhibit", number, "--kind", "email")
+        assert only.count("dealer@example.org") == 2 and "bitcoin" not in only
