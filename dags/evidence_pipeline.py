@@ -131,7 +131,8 @@ def _each(stage: Stage):
         "slack": Param(False, type="boolean", description="also carve file slack"),
         "match": Param(True, type="boolean", description="run the matchers in the content pass"),
         "skip_known_good": Param(False, type="boolean", description="known-good content skips YARA, PDQ, TLSH"),
-        "indicators": Param(True, type="boolean", description="extract e-mails, URLs, IPs, phones, wallets, cards"),
+        "indicators": Param(False, type="boolean", description="also extract e-mails, URLs, IPs, phones, wallets, "
+                                                             "cards (slower content pass)"),
         "report": Param(True, type="boolean", description="end by drafting the exhibit's report"),
         "report_format": Param("pdf", enum=["pdf", "html"], description="format of the draft report"),
         "examiner": Param("", type="string", description="examiner named on the draft report (default: the "

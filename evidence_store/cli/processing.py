@@ -36,9 +36,9 @@ from evidence_store.store import StoreError
               help="Largest expanded/compressed ratio of a member above 16 MiB (default 500; bombs go beyond).")
 @click.option("--match/--no-match", "run_match", default=True, show_default=True,
               help="Run the matchers (hash sets, YARA, PDQ, TLSH) in the content pass.")
-@click.option("--indicators/--no-indicators", "extract_indicators", default=True, show_default=True,
-              help="Extract e-mails, URLs/domains, IPs, phones, wallets and card numbers in the content pass "
-                   "(forensics indicators --case lists them).")
+@click.option("--indicators/--no-indicators", "extract_indicators", default=False, show_default=True,
+              help="Also extract e-mails, URLs/domains, IPs, phones, wallets and card numbers in the content pass "
+                   "(forensics indicators --case lists them; ~7 MB/s per core, so off unless asked).")
 @click.option("--skip-known-good", is_flag=True,
               help="Content on a known-good hash set (NSRL, lab sets) skips YARA, PDQ and TLSH (recorded).")
 @click.option("--report", "draft_report", is_flag=True, help="End by drafting the exhibit's report.")

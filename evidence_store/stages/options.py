@@ -32,7 +32,9 @@ class StageOptions:
     slack: bool = False
     match: bool = True
     skip_known_good: bool = False
-    indicators: bool = True                 # extract identifiers in the content pass (forensics.indicators)
+    # extract identifiers in the content pass (forensics.indicators); off by default until extraction is
+    # faster than ~7 MB/s per core (bench/indicators_bench.py): on, it would double the content pass
+    indicators: bool = False
     report: bool = False
     report_format: str = "pdf"
     examiner: str | None = None

@@ -25,7 +25,7 @@ def extract(data: bytes, kinds: Iterable[str] | None = None,
         views.append(("utf-16le", data[: len(data) // 2 * 2].decode("utf-16-le", "replace"), 2))
     for encoding, text, width in views:
         for extractor in extractors:
-            if wanted is not None and not wanted.intersection(extractor.kinds):
+            if (wanted is not None and not wanted.intersection(extractor.kinds)) or not extractor.worth(text):
                 continue
             for kind, value, start, end in extractor.function(text):
                 if wanted is not None and kind not in wanted:

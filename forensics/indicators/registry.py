@@ -35,6 +35,8 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2
 _URL = re.compile(r"\b(?:https?|ftp)://[^\s\"'<>()\[\]{}\\^`|\x00-\x1f\x7f-\xff]{3,2000}", re.I)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![:0-9A-Za-z])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![:0-9A-Za-z])")
+_IPV4_HINT = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")
+_IPV6_HINT = re.compile(r"[0-9A-Fa-f]{1,4}::?[0-9A-Fa-f]{1,4}:|::[0-9A-Fa-f]")
 _BTC58 = re.compile(r"(?<![1-9A-Za-z])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![1-9A-Za-z])")
 _BECH = re.compile(r"(?<![0-9A-Za-z])(?:bc1|BC1|tb1|TB1)[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}(?![0-9A-Za-z])")
 _ETH = re.compile(r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{40}(?![0-9A-Za-z])")
@@ -75,13 +77,15 @@ def _is_ip(text: str) -> bool:
 
 
 def ips(text: str) -> Found:
-    for match in _IPV4.finditer(text):
+    for match in _IPV4.finditer(text) if _IPV4_HINT.search(text) else ():
         try:
             address = ipaddress.IPv4Address(match.group())
         except ValueError:
             continue
         if not address.is_unspecified:
             yield "ipv4", str(address), match.start(), match.end()
+    if _IPV6_HINT.search(text) is None:
+        return
     for match in _IPV6.finditer(text):
         candidate = match.group()
         if candidate.count(":") < 2 or not any(c in "0123456789abcdefABCDEF" for c in candidate):
@@ -94,11 +98,28 @@ def ips(text: str) -> Found:
             yield "ipv6", address.compressed, match.start(), match.end()
 
 
+_PLUS = re.compile(r"\+\s?\(?[1-9]")
+
+
 def phones(text: str) -> Found:
     import phonenumbers
 
     region = os.environ.get("FORENSICS_PHONE_REGION") or None
-    for match in phonenumbers.PhoneNumberMatcher(text, region or "ZZ", leniency=phonenumbers.Leniency.VALID):
+    if region is None:
+        # without a region only +country numbers count: libphonenumber reads a window at each '+digit'
+        # (reading whole texts with it cost more than every other extractor together)
+        seen = -1
+        for plus in _PLUS.finditer(text):
+            start = plus.start()
+            if start < seen:
+                continue
+            window = text[start:start + 40]
+            for match in phonenumbers.PhoneNumberMatcher(window, "ZZ", leniency=phonenumbers.Leniency.VALID):
+                seen = start + match.end
+                yield ("phone", phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164),
+                       start + match.start, start + match.end)
+        return
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
         yield ("phone", phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164),
                match.start, match.end)
 
@@ -136,6 +157,10 @@ class Extractor:
     kinds: tuple[str, ...]
     summary: str
     function: Callable[[str], Found]
+    needs: re.Pattern | None = None      # a cheap test the text must pass before the extractor runs at all
+
+    def worth(self, text: str) -> bool:
+        return self.needs is None or self.needs.search(text) is not None
 
     @property
     def label(self) -> str:
@@ -144,14 +169,17 @@ class Extractor:
 
 EXTRACTORS: tuple[Extractor, ...] = (
     Extractor("email", "1", ("email",), "e-mail addresses, lower-cased; the domain's suffix must be a public one",
-              emails),
+              emails, re.compile("@")),
     Extractor("url", "1", ("url", "domain"), "http/https/ftp URLs (scheme and host lower-cased) and their "
-              "registrable domains (Public Suffix List)", urls),
-    Extractor("ip", "1", ("ipv4", "ipv6"), "IPv4 and IPv6 addresses (parsed; IPv6 written compressed)", ips),
+              "registrable domains (Public Suffix List)", urls, re.compile("://")),
+    Extractor("ip", "1", ("ipv4", "ipv6"), "IPv4 and IPv6 addresses (parsed; IPv6 written compressed)", ips,
+              re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:")),
     Extractor("phone", "1", ("phone",), "phone numbers as E.164 (libphonenumber, valid numbers only; "
               "FORENSICS_PHONE_REGION for numbers written without +country)", phones),
     Extractor("wallet", "1", ("bitcoin", "ethereum", "monero"), "Bitcoin (Base58Check, bech32/bech32m), Ethereum "
-              "(EIP-55 where mixed case), Monero (Keccak checksum) addresses; look-alikes fail the checksum", wallets),
-    Extractor("card", "1", ("card",), "payment card numbers: 13-19 digits, a known issuer prefix, Luhn", cards),
+              "(EIP-55 where mixed case), Monero (Keccak checksum) addresses; look-alikes fail the checksum", wallets,
+              re.compile(r"[13][1-9A-HJ-NP-Za-km-z]{25}|(?:bc|tb|BC|TB)1|0x[0-9a-fA-F]{40}|[48][1-9A-HJ-NP-Za-km-z]{94}")),
+    Extractor("card", "1", ("card",), "payment card numbers: 13-19 digits, a known issuer prefix, Luhn", cards,
+              re.compile(r"\d{4}[ -]?\d{4}[ -]?\d{4}")),
 )
 KINDS = tuple(kind for extractor in EXTRACTORS for kind in extractor.kinds)

@@ -91,8 +91,8 @@ def test_cli_scans_files(tmp_path):
 
 def test_the_content_pass_extracts_and_the_case_lists_them(tmp_path, monkeypatch):
     """forensics process extracts identifiers once per content (equal files share them); `forensics
-    indicators --case` lists one row per place; a file inside a zip gives its own; --no-indicators
-    extracts nothing."""
+    indicators --case` lists one row per place; a file inside a zip gives its own; without --indicators
+    nothing is extracted."""
     import io
     import json
     import zipfile
@@ -108,13 +108,13 @@ def test_the_content_pass_extracts_and_the_case_lists_them(tmp_path, monkeypatch
     image = build_fat_image(tmp_path / "i.img", {"a/note.txt": note, "b/copy.txt": note,
                                                  "c/box.zip": packed.getvalue()}, size_mib=16)
     monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
-    for number, flags in (("E1", []), ("E2", ["--no-indicators"])):
+    for number, flags in (("E1", ["--indicators"]), ("E2", [])):            # off unless asked
         cli = cli_for(f"sqlite:///{tmp_path / number}.db")
         cli("case", "create", "C")
         cli("evidence", "add", str(image), "--case", "C", "--exhibit", number, "--examiner", "t")
         cli("process", "--case", "C", "--exhibit", number, "--no-carve", *flags)
         rows = [json.loads(line) for line in cli("indicators", "--case", "C", "--json").splitlines()]
-        if flags:
+        if not flags:
             assert rows == []
             continue
         found = {(r["path"], r["kind"], r["value"]) for r in rows}
