@@ -26,7 +26,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,7 +59,7 @@ def _env(workdir: Path) -> dict[str, str]:
         AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"{base}/fbench_airflow",
         AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:6379/13",
-        AIRFLOW__CELERY__RESULT_BACKEND=f"db+postgresql://postgres@127.0.0.1:5432/fbench_airflow",
+        AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql://postgres@127.0.0.1:5432/fbench_airflow",
         AIRFLOW__CELERY__WORKER_CONCURRENCY="1", AIRFLOW__CORE__PARALLELISM="32",
         AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG="32", AIRFLOW__API__PORT=str(PORT),
         AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{PORT}/execution/",

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from forensics.indicators import Indicator, checks
+from forensics.indicators import checks
 
 Found = Iterator[tuple[str, str, int, int]]
 

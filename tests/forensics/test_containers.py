@@ -9,7 +9,6 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-import pytest
 
 from forensics.carving.sink import DirectorySink
 from forensics.containers import ContainerWarning, Derived, Limits
