@@ -312,7 +312,9 @@ def indicator_rows(session: Session, sha256: str, found) -> None:
 
 
 def indicator_key(kind: str, value: str) -> str:
-    return hashlib.sha256(f"{kind}\x00{value}".encode("utf-8")).hexdigest()
+    from forensics.indicators import value_key
+
+    return value_key(kind, value)
 
 
 def write(session: Session, exhibit_id: int, run_id: int, subjects: list[Subject],

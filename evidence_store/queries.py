@@ -147,6 +147,19 @@ def iter_indicators(db: Database, case_name: str, exhibit: str | None = None,
                   .join(CarvedObjectRow, CarvedObjectRow.sha256 == I.sha256)
                   .join(Exhibit, Exhibit.id == CarvedObjectRow.exhibit_id).where(*where))
         query = files.union_all(carved).order_by("number", "item", "item_id", "offset", "kind")
+        from evidence_store.models import FileSystemIndicator as S
+
+        system = (select(S, Exhibit.number, Volume.volume_path).join(Exhibit, Exhibit.id == S.exhibit_id)
+                  .join(Volume, Volume.id == S.volume_id).where(*where[:2] if exhibit else where[:1])
+                  .order_by(Exhibit.number, S.volume_id, S.kind, S.value))
+        if kinds:
+            system = system.where(S.kind.in_(kinds))
+        for found, number, volume_path in session.execute(system):    # the file systems' own identifiers first
+            yield {"exhibit": number, "item": "volume", "item_id": found.volume_id,
+                   "path": found.location if found.kind == "volume-serial" or volume_path == "/"
+                   else f"{volume_path}{found.location}",
+                   "kind": found.kind, "value": found.value, "offset": None, "length": None,
+                   "context": f"{found.occurrences} path(s)", "encoding": None, "extractor": found.extractor}
         for row in session.execute(query):
             yield {"exhibit": row.number, "item": row.item, "item_id": row.item_id, "path": row.path,
                    "kind": row.kind, "value": row.value, "offset": row.offset, "length": row.length,

@@ -52,6 +52,7 @@ class TSKVolume:
         self.fs_type = FS_TYPE_NAMES.get(int(self.fs.info.ftype), str(int(self.fs.info.ftype)))
         self.root_inum = int(self.fs.info.root_inum)
         self.block_size = int(self.fs.info.block_size)
+        self.fs_id = bytes(self.fs.info.fs_id)[: int(self.fs.info.fs_id_used)]     # serial number / UUID
 
     def open_meta(self, inode: int) -> pytsk3.File:
         return self.fs.open_meta(inode=inode)

@@ -268,3 +268,19 @@ def _stream_locator(entry, stream: str) -> str:
     obj = json.loads(to_locator(entry.path_spec))
     obj["data_stream"] = stream
     return canonical(obj)
+
+
+def file_system_serial(fs_locator: str, credentials: Credentials = ()) -> str | None:
+    """The file system's serial number or UUID as its own tools print it (forensics.indicators.filesystem),
+    None where TSK cannot open it or it has none."""
+    from forensics.indicators.filesystem import volume_serial
+
+    apply_credentials(fs_locator, credentials)
+    spec = from_locator(fs_locator)
+    if spec.parent is None:
+        return None
+    try:
+        volume = tsk.TSKVolume(spec.parent)
+    except FileSystemOpenError:
+        return None
+    return volume_serial(volume.fs_type, volume.fs_id)

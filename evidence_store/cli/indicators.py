@@ -34,7 +34,8 @@ def indicators(ctx: click.Context, case_name: str | None, exhibit: str | None, k
         cli.fail(str(exc))
     for row in rows:
         click.echo(json.dumps(row, ensure_ascii=False) if as_json else
-                   f"{row['exhibit']}\t{row['path']}\t{row['offset']}\t{row['kind']}\t{row['value']}")
+                   f"{row['exhibit']}\t{row['path']}\t{row['offset'] if row['offset'] is not None else '-'}\t"
+                   f"{row['kind']}\t{row['value']}")
 
 
 @indicators.command("scan")

@@ -18,7 +18,7 @@ from evidence_store.models.carving import CarvedObjectRow, CarveRangeRow
 from evidence_store.models.cases import Case, Exhibit
 from evidence_store.models.custody import CustodyCheckpoint, CustodyEvent, CustodyKey
 from evidence_store.models.entries import FileEntry, MatchedContent, Volume
-from evidence_store.models.indicators import ContentIndicator
+from evidence_store.models.indicators import ContentIndicator, FileSystemIndicator
 from evidence_store.models.knowledge import Finding, HashSet, HashSetEntry, RuleSet
 from evidence_store.models.reports import (
     LabSettings,
@@ -31,7 +31,7 @@ from evidence_store.models.runs import ProcessingRun, ProcessingWarning
 
 __all__ = [
     "ApiToken", "CaseMember", "LoginAttempt", "PortalSession", "Role", "Tag", "User",
-    "NAMING_CONVENTION", "Base", "CarveRangeRow", "CarvedObjectRow", "Case", "ContentIndicator", "CustodyCheckpoint",
+    "NAMING_CONVENTION", "Base", "CarveRangeRow", "CarvedObjectRow", "Case", "ContentIndicator", "CustodyCheckpoint", "FileSystemIndicator",
     "CustodyEvent",
     "CustodyKey", "Exhibit", "FileEntry", "Finding", "HashSet", "HashSetEntry", "LabSettings", "MatchedContent",
     "ProcessingRun", "ProcessingWarning", "Report", "ReportEdition", "ReportFormat", "ReportState", "RuleSet",

@@ -96,8 +96,11 @@ def walk(db: Database, volume_id: int, ctx: RunContext, tick: Tick | None = None
         state = {"count": 0, "status": "walked", "last": "/"}
         buffer: list[FileRecord | WalkWarning] = []
 
+        paths: list[str] = []
+
         def flush() -> None:
             entries = [r for r in buffer if isinstance(r, FileRecord)]
+            paths.extend(r.path for r in entries)
             with db.session() as session:
                 _write_entries(session, exhibit_id, volume_id, entries)
                 for warning in (r for r in buffer if isinstance(r, WalkWarning)):
@@ -125,10 +128,30 @@ def walk(db: Database, volume_id: int, ctx: RunContext, tick: Tick | None = None
         flush()
         count, status = state["count"], state["status"]
         with db.session() as session:
+            _file_system_indicators(session, exhibit_id, volume_id, volume_path, fs_locator, credentials, paths)
             volume = session.get(Volume, volume_id)
             volume.walk_status = "failed" if status == "partial" and count == 0 else status
             volume.entry_count = count
         return count
+
+
+def _file_system_indicators(session, exhibit_id: int, volume_id: int, volume_path: str, fs_locator: str,
+                            credentials: Credentials, paths: list[str]) -> None:
+    """The file system's serial number, and the user names and account SIDs its paths show (once each)."""
+    from evidence_store.models import FileSystemIndicator
+    from forensics.indicators import value_key
+    from forensics.indicators.filesystem import SERIAL, from_paths
+    from forensics.walk import file_system_serial
+
+    rows = [dict(kind=s.kind, value=s.value, location=s.location, occurrences=s.occurrences, extractor=s.extractor)
+            for s in from_paths(paths)]
+    serial = file_system_serial(fs_locator, credentials)
+    if serial:
+        rows.append(dict(kind=SERIAL.kind, value=serial, location=volume_path, occurrences=1, extractor=SERIAL.label))
+    for row in rows:
+        row.update(exhibit_id=exhibit_id, volume_id=volume_id, value_key=value_key(row["kind"], row["value"]))
+    upsert(session, FileSystemIndicator, rows, keys=["volume_id", "kind", "value_key"],
+           update=["value", "location", "occurrences", "extractor"])
 
 
 def _write_entries(session, exhibit_id: int, volume_id: int, entries: list[FileRecord]) -> None:

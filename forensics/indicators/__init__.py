@@ -8,7 +8,13 @@ does): ASCII text, and UTF-16LE text the same way after decoding it. Nothing her
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+
+
+def value_key(kind: str, value: str) -> str:
+    """The key two identical identifiers share wherever they were found (SHA-256 of kind NUL value)."""
+    return hashlib.sha256(f"{kind}\x00{value}".encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,8 @@ def test_the_content_pass_extracts_and_the_case_lists_them(tmp_path, monkeypatch
         cli("case", "create", "C")
         cli("evidence", "add", str(image), "--case", "C", "--exhibit", number, "--examiner", "t")
         cli("process", "--case", "C", "--exhibit", number, "--no-carve", *flags)
-        rows = [json.loads(line) for line in cli("indicators", "--case", "C", "--json").splitlines()]
+        rows = [row for row in map(json.loads, cli("indicators", "--case", "C", "--json").splitlines())
+                if row["item"] != "volume"]                          # the file system's own: always recorded
         if not flags:
             assert rows == []
             continue
@@ -129,3 +130,36 @@ def test_the_content_pass_extracts_and_the_case_lists_them(tmp_path, monkeypatch
         assert note[wallet["offset"]:wallet["offset"] + wallet["length"]] == b"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
         only = cli("indicators", "--case", "C", "--exhibit", number, "--kind", "email")
         assert only.count("dealer@example.org") == 2 and "bitcoin" not in only
+
+
+def test_the_file_system_gives_its_serial_user_names_and_sids(tmp_path, monkeypatch):
+    """Always recorded by the walk: the FAT volume ID as Windows prints it, profile user names, account SIDs."""
+    import json
+    import subprocess
+
+    from forensics.indicators.filesystem import from_paths, volume_serial
+    from forensics.sample import build_fat_image
+    from tests.conftest import cli_for, require_tools
+
+    assert volume_serial("ntfs", bytes.fromhex("efcdab8967452301")) == "0123456789ABCDEF"
+    assert volume_serial("ext4", bytes(range(16))) == "00010203-0405-0607-0809-0a0b0c0d0e0f"
+    assert [s.value for s in from_paths(["/Users/Public/x", "/Users/Default/y"])] == []
+    require_tools("mkfs.vfat", "mcopy", "fsstat")
+    sid = "S-1-5-21-1004336348-1177238915-682003330-1001"
+    image = build_fat_image(tmp_path / "w.img", {"Users/alice/Desktop/todo.txt": b"x",
+                                                 "Users/alice/notes.txt": b"y", "Users/Public/readme.txt": b"z",
+                                                 f"RECYCLER/{sid}/Dc1.txt": b"gone"}, size_mib=16)
+    fsstat = subprocess.run(["fsstat", str(image)], capture_output=True, text=True, check=True).stdout
+    volume_id = next(line.split(":")[1].strip() for line in fsstat.splitlines() if line.startswith("Volume ID"))
+    expected_serial = f"{int(volume_id, 16) >> 16:04X}-{int(volume_id, 16) & 0xFFFF:04X}"
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
+    cli = cli_for(f"sqlite:///{tmp_path / 'c.db'}")
+    cli("case", "create", "C")
+    cli("evidence", "add", str(image), "--case", "C", "--exhibit", "E", "--examiner", "t")
+    cli("process", "--case", "C", "--exhibit", "E", "--no-carve")
+    rows = [json.loads(line) for line in cli("indicators", "--case", "C", "--json").splitlines()]
+    found = {(r["kind"], r["value"], r["path"], r["context"]) for r in rows}
+    assert found == {("volume-serial", expected_serial, "/", "1 path(s)"),
+                     ("user", "alice", "/Users/alice", "4 path(s)"),       # the directory, Desktop, 2 files
+                     ("sid", sid, f"/RECYCLER/{sid}", "2 path(s)")}
+    assert len(cli("indicators", "--case", "C", "--kind", "sid").splitlines()) == 1
