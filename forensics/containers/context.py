@@ -24,6 +24,15 @@ class Context:
     def expired(self) -> bool:
         return time.monotonic() > self.deadline
 
+    def stop(self, listed: int, name: str = "") -> str | None:
+        """Why listing a container stops before its next member (``listed`` members so far), else None."""
+        if listed >= self.limits.max_members:
+            return f"more than {self.limits.max_members:,} members; the rest were not listed (member limit)"
+        if self.expired():
+            return (f"expansion took longer than {self.limits.max_seconds} s (time limit)"
+                    + (f"; stopped at {name}" if name else ""))
+        return None
+
     def admit(self, name: str, size: int | None, compressed: int | None) -> str | None:
         """None when a member of ``size`` bytes (``compressed`` in the container) may be expanded, else
         why not; an admitted member is charged to the top-level container's byte budget."""

@@ -38,10 +38,10 @@ def pdf_members(locator: str, ctx: Context, name: str = "") -> Iterator[Member |
     with pdf:
         try:
             for attached, spec in pdf.attachments.items():
-                count += 1
-                if count > ctx.limits.max_members:
-                    yield f"more than {ctx.limits.max_members:,} members; the rest were not listed (member limit)"
+                if stop := ctx.stop(count, f"attachments/{attached}"):
+                    yield stop
                     return
+                count += 1
                 data = spec.get_file().read_bytes()
                 yield _stored(ctx, f"attachments/{attached}", data, "embedded file")
             seen: set[tuple[int, int]] = set()
@@ -50,13 +50,10 @@ def pdf_members(locator: str, ctx: Context, name: str = "") -> Iterator[Member |
                     if image.objgen in seen:
                         continue
                     seen.add(image.objgen)
+                    if stop := ctx.stop(count, f"page{page_number}/{image_name.lstrip('/')}"):
+                        yield stop
+                        return
                     count += 1
-                    if count > ctx.limits.max_members:
-                        yield f"more than {ctx.limits.max_members:,} members; the rest were not listed (member limit)"
-                        return
-                    if ctx.expired():
-                        yield f"expansion took longer than {ctx.limits.max_seconds} s (time limit)"
-                        return
                     yield _image(ctx, page_number, image_name.lstrip("/"), image)
         except (pikepdf.PdfError, OSError, ValueError, KeyError) as exc:
             yield f"listing stopped after {count} members: {exc}"
@@ -103,11 +100,11 @@ def ole_members(locator: str, ctx: Context, name: str = "") -> Iterator[Member |
     with ole:
         count = 0
         for parts in ole.listdir(streams=True, storages=False):
-            count += 1
-            if count > ctx.limits.max_members:
-                yield f"more than {ctx.limits.max_members:,} streams; the rest were not listed (member limit)"
-                return
             stream = "/".join(parts)
+            if stop := ctx.stop(count, stream):
+                yield stop
+                return
+            count += 1
             try:
                 data = ole.openstream(parts).read()
             except (OSError, ValueError, IndexError) as exc:

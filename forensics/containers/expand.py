@@ -56,7 +56,7 @@ def expand(locator: str, path: str, mime: str, ctx: Context, reader) -> Iterator
             continue
         children, names = [], {}
         try:
-            for found in extractor.members()(source, ctx, **({"name": shown} if _named(extractor.name) else {})):
+            for found in extractor.members()(source, ctx, name=shown):
                 if isinstance(found, str):
                     yield ContainerWarning(shown, found)
                     continue
@@ -67,7 +67,7 @@ def expand(locator: str, path: str, mime: str, ctx: Context, reader) -> Iterator
                                size=found.size, mtime=found.mtime, extractor=extractor.label,
                                encrypted=found.encrypted, note=found.note)
                 yield item
-                if found.locator is not None and not (found.encrypted and not found.note.startswith("decrypted")):
+                if found.locator is not None:                # encrypted members no password opened have none
                     children.append(item)
         except Exception as exc:                      # noqa: BLE001 (hostile input reaches every library's errors)
             yield ContainerWarning(shown, f"{extractor.name}: reading stopped: {type(exc).__name__}: {exc}")
@@ -80,10 +80,6 @@ def expand(locator: str, path: str, mime: str, ctx: Context, reader) -> Iterator
             inner = _identify(head)
             if extractor_for(inner) is not None:
                 stack.append((item.locator, item.path, inner, item.depth, item.key))
-
-
-def _named(name: str) -> bool:
-    return name in ("gzip", "bzip2", "xz", "libarchive", "pdf", "ole")
 
 
 def _head(reader, locator: str) -> bytes | None:

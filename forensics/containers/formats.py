@@ -11,6 +11,7 @@ import lzma
 import struct
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -38,7 +39,7 @@ def _blocks(handle) -> Iterator[bytes]:
 
 # --- ZIP -----------------------------------------------------------------------------------------
 
-def zip_members(locator: str, ctx: Context) -> Iterator[Member | str]:
+def zip_members(locator: str, ctx: Context, name: str = "") -> Iterator[Member | str]:
     try:
         archive = zipfile.ZipFile(buffered(locator))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
@@ -50,11 +51,8 @@ def zip_members(locator: str, ctx: Context) -> Iterator[Member | str]:
     repeated = _repeated(info.filename for info in archive.infolist())
     with archive:
         for count, info in enumerate(archive.infolist()):
-            if count >= ctx.limits.max_members:
-                yield f"more than {ctx.limits.max_members:,} members; the rest were not listed (member limit)"
-                return
-            if ctx.expired():
-                yield f"expansion took longer than {ctx.limits.max_seconds} s (time limit); stopped at {info.filename}"
+            if stop := ctx.stop(count, info.filename):
+                yield stop
                 return
             if info.is_dir():
                 continue
@@ -91,7 +89,7 @@ def _zip_copy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, ctx: Context, whe
             return f"member {info.filename!r}: {exc}; recorded without content"
         except TooLarge:
             return f"member {info.filename!r}: grew past {ctx.remaining():,} bytes while copied; not expanded"
-        except (zipfile.BadZipFile, OSError, EOFError, zlib_error()) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             return f"member {info.filename!r} is damaged: {exc}"
     tried = f"none of the {len(ctx.passwords)} --credential passwords opens it" if ctx.passwords else \
         "no password given (--credential password:...)"
@@ -106,12 +104,6 @@ def _repeated(names) -> set[str]:
     return repeated
 
 
-def zlib_error():
-    import zlib
-
-    return zlib.error
-
-
 def _zip_time(info: zipfile.ZipInfo) -> datetime | None:
     try:
         return datetime(*info.date_time, tzinfo=timezone.utc)
@@ -121,7 +113,7 @@ def _zip_time(info: zipfile.ZipInfo) -> datetime | None:
 
 # --- TAR -----------------------------------------------------------------------------------------
 
-def tar_members(locator: str, ctx: Context) -> Iterator[Member | str]:
+def tar_members(locator: str, ctx: Context, name: str = "") -> Iterator[Member | str]:
     try:
         archive = tarfile.open(fileobj=buffered(locator), mode="r:")
     except (tarfile.TarError, OSError, EOFError) as exc:
@@ -135,13 +127,10 @@ def tar_members(locator: str, ctx: Context) -> Iterator[Member | str]:
             for info in archive:
                 if not info.isfile():
                     continue
+                if stop := ctx.stop(count, info.name):
+                    yield stop
+                    return
                 count += 1
-                if count > ctx.limits.max_members:
-                    yield f"more than {ctx.limits.max_members:,} members; the rest were not listed (member limit)"
-                    return
-                if ctx.expired():
-                    yield f"expansion took longer than {ctx.limits.max_seconds} s (time limit); stopped at {info.name}"
-                    return
                 refused = ctx.admit(info.name, info.size, None)
                 if refused:
                     yield refused
@@ -197,7 +186,7 @@ def _compressed(method: str, locator: str, ctx: Context, container_name: str) ->
                     yield (f"{member}: more than {size:,} bytes from {compressed:,} compressed (member or ratio "
                            f"limit, a decompression bomb?); not expanded")
                     return
-    except (OSError, EOFError, lzma.LZMAError, zlib_error()) as exc:
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
         yield f"corrupt {method} stream after {size:,} decompressed bytes: {exc}; not expanded"
         return
     refused = ctx.admit(member, size, compressed)

@@ -57,11 +57,8 @@ def _read(locator: str, ctx: Context, format_name: str, password: str | None, li
             if name in done:
                 listed.append(name)
                 continue
-            if len(listed) >= ctx.limits.max_members:
-                yield f"more than {ctx.limits.max_members:,} members; the rest were not listed (member limit)"
-                return
-            if ctx.expired():
-                yield f"expansion took longer than {ctx.limits.max_seconds} s (time limit); stopped at {name}"
+            if stop := ctx.stop(len(listed), name):
+                yield stop
                 return
             listed.append(name)
             encrypted.append(name)

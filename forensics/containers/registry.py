@@ -16,7 +16,7 @@ class Extractor:
     version: str
     summary: str
     types: tuple[str, ...]                # MIME types (libmagic), or prefixes ending in '*'
-    function: str                         # "module:function" (imported when first used)
+    function: str                         # "module:function(locator, ctx, name)" (imported when first used)
 
     @property
     def label(self) -> str:
