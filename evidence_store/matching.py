@@ -304,17 +304,13 @@ def indicator_rows(session: Session, sha256: str, found) -> None:
     has them (duplicates are not examined again, and need no copies)."""
     from evidence_store.models import ContentIndicator
 
-    rows = [dict(sha256=sha256, kind=i.kind, value=i.value, value_key=indicator_key(i.kind, i.value),
+    from forensics.indicators import value_key
+
+    rows = [dict(sha256=sha256, kind=i.kind, value=i.value, value_key=value_key(i.kind, i.value),
                  offset=i.offset, length=i.length, context=i.context, encoding=i.encoding, extractor=i.extractor)
             for i in found]
     for start in range(0, len(rows), 500):
         upsert(session, ContentIndicator, rows[start:start + 500], keys=["sha256", "kind", "value_key", "offset"])
-
-
-def indicator_key(kind: str, value: str) -> str:
-    from forensics.indicators import value_key
-
-    return value_key(kind, value)
 
 
 def write(session: Session, exhibit_id: int, run_id: int, subjects: list[Subject],

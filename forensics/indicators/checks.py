@@ -19,13 +19,20 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def b58decode(text: str) -> bytes | None:
+def _b58int(text: str) -> int | None:
     number = 0
     for char in text:
         position = B58.find(char)
         if position < 0:
             return None
         number = number * 58 + position
+    return number
+
+
+def b58decode(text: str) -> bytes | None:
+    number = _b58int(text)
+    if number is None:
+        return None
     body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
     return b"\x00" * (len(text) - len(text.lstrip("1"))) + body
 
@@ -92,15 +99,8 @@ def monero(address: str) -> bool:
     for start in range(0, len(address), 11):
         chunk = address[start:start + 11]
         size = _MONERO_BLOCK.get(len(chunk))
-        if size is None:
-            return False
-        number = 0
-        for char in chunk:
-            position = B58.find(char)
-            if position < 0:
-                return False
-            number = number * 58 + position
-        if number >= 1 << (8 * size):
+        number = _b58int(chunk) if size is not None else None
+        if number is None or number >= 1 << (8 * size):
             return False
         raw += number.to_bytes(size, "big")
     return len(raw) == 69 and keccak256(bytes(raw[:-4]))[:4] == bytes(raw[-4:])
