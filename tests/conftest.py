@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,25 @@ def cli_for(url: str):
         assert result.exit_code == code, result.output
         return result.output
     return cli
+
+
+@contextmanager
+def ntfs_mounted(tmp_path: Path, size_mib: int = 16):
+    """An NTFS volume (mkntfs) mounted read-write with ntfs-3g (named streams as ``file:stream``): yields
+    (image, mount point) and unmounts; skips the test where mkntfs, ntfs-3g or FUSE is missing."""
+    require_tools("mkntfs", "ntfs-3g")
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("no FUSE here to write an NTFS volume with ntfs-3g")
+    image = tmp_path / "ntfs.img"
+    with open(image, "wb") as handle:
+        handle.truncate(size_mib << 20)
+    subprocess.run(["mkntfs", "-F", "-Q", "-q", str(image)], check=True, capture_output=True)
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    if subprocess.run(["ntfs-3g", "-o", "streams_interface=windows", str(image), str(mount)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("ntfs-3g cannot mount here")
+    try:
+        yield image, mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)

@@ -114,28 +114,15 @@ def test_a_carved_picture_links_to_the_derived_entry_with_its_content(tmp_path, 
 def test_pictures_in_an_alternate_data_stream_and_a_zip_hidden_in_one(tmp_path, monkeypatch):
     """NTFS: a JPEG in a named stream is hashed like any file; a zip hidden in a named stream is typed
     by its content and opened, its member's locator a ZIP path spec over the stream."""
-    import os
-    import subprocess
+    from tests.conftest import ntfs_mounted
 
-    require_tools("mkntfs", "ntfs-3g")
-    image = tmp_path / "ntfs.img"
-    with open(image, "wb") as handle:
-        handle.truncate(16 << 20)
-    subprocess.run(["mkntfs", "-F", "-Q", "-q", str(image)], check=True, capture_output=True)
-    mount = tmp_path / "mnt"
-    mount.mkdir()
-    if not os.path.exists("/dev/fuse") or subprocess.run(
-            ["ntfs-3g", "-o", "streams_interface=windows", str(image), str(mount)], capture_output=True).returncode:
-        pytest.skip("ntfs-3g cannot mount here")
     in_stream, in_zip = jpeg(71), jpeg(72)
-    try:
+    with ntfs_mounted(tmp_path) as (image, mount):
         (mount / "readme.txt").write_bytes(b"nothing to see\n")
         with open(f"{mount}/readme.txt:thumb", "wb") as handle:
             handle.write(in_stream)
         with open(f"{mount}/readme.txt:stash", "wb") as handle:
             handle.write(zip_bytes({"hidden/photo.jpg": in_zip}))
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
     monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
     url = f"sqlite:///{tmp_path / 'case.db'}"
     cli = cli_for(url)

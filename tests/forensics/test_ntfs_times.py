@@ -2,16 +2,13 @@
 written by ntfs-3g whose $SI creation times were then rewritten (as backdating tools do)."""
 from __future__ import annotations
 
-import os
-import shutil
 import struct
-import subprocess
 from datetime import datetime, timezone
 
 import pytest
 
 from forensics.ntfs_times import TICKS_PER_SECOND, anomaly, filetime
-from tests.conftest import cli_for, require_tools
+from tests.conftest import cli_for, ntfs_mounted
 
 
 def _ticks(when: datetime) -> int:
@@ -31,22 +28,9 @@ def test_anomaly_rules():
 
 @pytest.fixture
 def stomped_ntfs(tmp_path):
-    require_tools("mkntfs", "ntfs-3g")
-    if not os.path.exists("/dev/fuse") or shutil.which("fusermount") is None and shutil.which("umount") is None:
-        pytest.skip("no FUSE here to write an NTFS volume with ntfs-3g")
-    image = tmp_path / "ntfs.img"
-    with open(image, "wb") as handle:
-        handle.truncate(16 << 20)
-    subprocess.run(["mkntfs", "-F", "-Q", "-q", str(image)], check=True, capture_output=True)
-    mount = tmp_path / "mnt"
-    mount.mkdir()
-    if subprocess.run(["ntfs-3g", str(image), str(mount)], capture_output=True).returncode != 0:
-        pytest.skip("ntfs-3g cannot mount here")
-    try:
+    with ntfs_mounted(tmp_path) as (image, mount):
         for name in ("honest.txt", "backdated.txt", "whole.txt"):
             (mount / name).write_text(f"{name}\n")
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
     # rewrite only $STANDARD_INFORMATION's creation time in the MFT record, as a backdating tool does
     _set_si_created(image, "backdated.txt", lambda created: _ticks(datetime(2001, 1, 1, tzinfo=timezone.utc)))
     _set_si_created(image, "whole.txt", lambda created: created - created % TICKS_PER_SECOND)

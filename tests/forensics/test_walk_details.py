@@ -4,7 +4,6 @@ unnamed $DATA are not reported as unreadable content."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,14 +14,7 @@ from forensics.models import FileRecord, WalkWarning
 from forensics.hashing import Digester
 from forensics.volumes import scan_volumes
 from forensics.walk import _walk_dfvfs, walk_file_system
-from tests.conftest import require_tools
-
-
-def _fuse_mounted(command: list[str], image: Path, mount: Path) -> bool:
-    if not os.path.exists("/dev/fuse"):
-        return False
-    mount.mkdir()
-    return subprocess.run([*command, str(image), str(mount)], capture_output=True).returncode == 0
+from tests.conftest import ntfs_mounted, require_tools
 
 
 def _image(tmp_path: Path, mkfs: list[str], mib: int) -> Path:
@@ -101,19 +93,12 @@ def test_an_empty_exfat_directory_is_not_damaged(tmp_path):
 
 @pytest.fixture
 def ntfs_with_streams(tmp_path):
-    require_tools("mkntfs", "ntfs-3g")
-    image = _image(tmp_path, ["mkntfs", "-F", "-Q", "-q"], 16)
-    mount = tmp_path / "mnt"
-    if not _fuse_mounted(["ntfs-3g", "-o", "streams_interface=windows"], image, mount):
-        pytest.skip("ntfs-3g cannot mount here")
-    try:
+    with ntfs_mounted(tmp_path) as (image, mount):
         (mount / "dir").mkdir()
         (mount / "dir" / "plain.txt").write_bytes(b"plain\n")
         (mount / "carrier.txt").write_bytes(b"visible\n")
         with open(f"{mount}/carrier.txt:hidden", "wb") as handle:
             handle.write(b"alternate data stream content\n")
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
     if shutil.which("fls") is None:
         pytest.skip("needs fls")
     return image
