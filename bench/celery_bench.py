@@ -38,7 +38,6 @@ BIN = Path(sys.executable).parent
 ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 DEFAULT_WORKDIR = Path("/tmp/forensics-celery-bench")
 PORT = 8089
-BATCH = 500                       # --batch-entries
 
 
 def _admin(sql: str) -> None:
@@ -118,8 +117,8 @@ def wait_for_dag(env: dict[str, str], seconds: int = 300) -> None:
     raise SystemExit("the DAG processor did not load evidence_pipeline")
 
 
-def run_dag(env: dict[str, str], exhibit: str, timeout: int) -> tuple[float, str]:
-    conf = json.dumps({"case": "SCALE", "exhibit": exhibit, "report": False, "batch_entries": BATCH})
+def run_dag(env: dict[str, str], exhibit: str, timeout: int, batch_entries: int) -> tuple[float, str]:
+    conf = json.dumps({"case": "SCALE", "exhibit": exhibit, "report": False, "batch_entries": batch_entries})
     started = time.monotonic()
     run_id = f"bench-{exhibit}-{int(time.time())}"
     airflow(env, "dags", "trigger", "evidence_pipeline", "--conf", conf, "--run-id", run_id)
@@ -197,8 +196,6 @@ def main() -> int:
     parser.add_argument("--batch-entries", type=int, default=500,
                         help="entries per content batch in the DAG runs (one mapped task each)")
     args = parser.parse_args()
-    global BATCH
-    BATCH = args.batch_entries
     args.workdir.mkdir(parents=True, exist_ok=True)
     manifest = disk_image.ensure_image(args.workdir, args.size_gb)
     image = Path(manifest["path"]) if "path" in manifest else disk_image.image_paths(args.workdir, args.size_gb)[0]
@@ -236,7 +233,7 @@ def main() -> int:
             forensics(env, "evidence", "add", str(image), "--case", "SCALE", "--exhibit", exhibit, "--examiner",
                       "bench")
             log(f"DAG on {count} Celery worker(s) ...")
-            wall, state = run_dag(env, exhibit, args.timeout)
+            wall, state = run_dag(env, exhibit, args.timeout, args.batch_entries)
             results["runs"].append({"how": f"Airflow CeleryExecutor, {count} worker(s)", "wall": wall, "state": state,
                                     "stages": stage_spans(env["FORENSICS_DATABASE_URL"], exhibit)})
             services.stop(*names)

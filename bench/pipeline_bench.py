@@ -46,7 +46,6 @@ from disk_image import MIB, log  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = Path("/tmp/forensics-pipeline-bench")
-EXPAND = False                      # --expand
 ENV = dict(os.environ, LC_ALL="C.UTF-8", TZ="UTC")
 
 
@@ -100,7 +99,8 @@ def os_known_good(db: Path, out: Path) -> int:
 
 
 def run_ours(exe: str, image: Path, workdir: Path, logdir: Path, rules: list[Path], bad: Path, pdq: Path,
-             tag: str, known_good: Path | None = None, prefix: list[str] | None = None) -> dict:
+             tag: str, known_good: Path | None = None, prefix: list[str] | None = None,
+             expand: bool = False) -> dict:
     db = workdir / f"ours-{tag}.db"
     data = workdir / f"ours-{tag}-data"
     for suffix in ("", "-wal", "-shm"):
@@ -122,7 +122,7 @@ def run_ours(exe: str, image: Path, workdir: Path, logdir: Path, rules: list[Pat
                   + (["--skip-known-good"] if known_good is not None else [])
                   # the toolchain does not look inside archives: like for like, expansion is measured
                   # on its own (bench/expand_bench.py) unless --expand asks for it here
-                  + ([] if EXPAND else ["--no-expand"]))]
+                  + ([] if expand else ["--no-expand"]))]
     steps = []
     for name, argv in commands:
         log(f"ours[{tag}]: {name} ...")
@@ -325,8 +325,6 @@ def main() -> int:
                         help="also compare yara-python with YARA-X on this many of the image's source files")
     parser.add_argument("--forensics", default=str(Path(sys.executable).with_name("forensics")))
     args = parser.parse_args()
-    global EXPAND
-    EXPAND = args.expand
     args.workdir.mkdir(parents=True, exist_ok=True)
     logdir = args.workdir / "logs"
     logdir.mkdir(exist_ok=True)
@@ -361,7 +359,8 @@ def main() -> int:
         for side in order:
             measure.read_through(image)            # both sides start with the image in the page cache
             if side == "ours":
-                done["ours"] = run_ours(args.forensics, image, args.workdir, logdir, rules, bad, pdq, f"p{n}")
+                done["ours"] = run_ours(args.forensics, image, args.workdir, logdir, rules, bad, pdq, f"p{n}",
+                                         expand=args.expand)
             else:
                 done["tools"] = run_toolchain(image, manifest, args.workdir, logdir, compiled, f"p{n}")
         known = None
@@ -372,7 +371,7 @@ def main() -> int:
                       f" SHA-256 values")
             measure.read_through(image)
             known = run_ours(args.forensics, image, args.workdir, logdir, rules, bad, pdq, f"p{n}-kg",
-                             known_good=known_good_list)
+                             known_good=known_good_list, expand=args.expand)
         results.append(report_pair(n, done["ours"], done["tools"], known, image_mib))
 
     if args.count_bytes:
@@ -382,7 +381,7 @@ def main() -> int:
         strace = ["strace", "-ff", "-qq", "-y", "-e", "trace=read,pread64,preadv,preadv2", "-e", "signal=none",
                   "-o"]
         ours = run_ours(args.forensics, image, args.workdir, logdir, rules, bad, pdq, "bytes",
-                        prefix=[*strace, str(trace / "ours")])
+                        prefix=[*strace, str(trace / "ours")], expand=args.expand)
         tools = run_toolchain(image, manifest, args.workdir, logdir, compiled, "bytes",
                               prefix=[*strace, str(trace / "tools")])
         ours_read, tools_read = image_bytes_read(trace / "ours", image), image_bytes_read(trace / "tools", image)
