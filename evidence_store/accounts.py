@@ -174,3 +174,13 @@ def _user(session: Session, name: str) -> User:
     if user is None:
         raise AccountError(f"no user {name!r} (forensics user list)")
     return user
+
+
+def principal_named(db: Database, name: str) -> Principal:
+    """The enabled account ``name`` as a principal (the CLI's ``--user``: whoever runs the lab's CLI
+    already holds the database, so the name is taken as given, as ``FORENSICS_ACTOR`` is)."""
+    with db.session() as session:
+        user = _user(session, name)
+        if user.disabled:
+            raise AccountError(f"user {name!r} is disabled")
+        return Principal(user.id, user.name, user.role)

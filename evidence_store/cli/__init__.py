@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from evidence_store.cli import cases, custody, demo, indicators, matchers, people, processing, reports
+from evidence_store.cli import cases, custody, demo, indicators, links, matchers, people, processing, reports
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -24,7 +24,7 @@ COMMANDS: tuple[click.Command, ...] = (
     cases.lab, cases.case, cases.evidence,
     processing.process, processing.stages, processing.carve, processing.carved, processing.files, processing.volumes,
     processing.warnings, processing.runs, processing.content,
-    matchers.rules, matchers.hashset, matchers.match, matchers.findings, matchers.similar, indicators.indicators,
+    matchers.rules, matchers.hashset, matchers.match, matchers.findings, matchers.similar, indicators.indicators, links.links,
     reports.report, custody.custody, people.user, people.serve, demo.demo,
 )
 for command in COMMANDS:

@@ -33,6 +33,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "key-registered": ("details",),
     "case-updated": ("case_name", "details"),
     "view-refused": ("case_name", "purpose", "details"),       # a look at evidence that was not allowed
+    # need to know across cases (evidence_store.links.access): each is recorded in both cases' chains
+    "link-access": ("case_name", "purpose", "details"),          # a request to see another case's side, or its decision
+    "link-revealed": ("case_name", "purpose", "details"),        # the other side of a link shown to a non-member
     "account": ("details",),                                   # users, roles, memberships, tokens (lab chain)
     "lab-configured": ("details",),
     # a report's file at each step of its workflow: hash_after is the SHA-256 of the file's bytes

@@ -19,6 +19,7 @@ from evidence_store.models.cases import Case, Exhibit
 from evidence_store.models.custody import CustodyCheckpoint, CustodyEvent, CustodyKey
 from evidence_store.models.entries import FileEntry, MatchedContent, Volume
 from evidence_store.models.indicators import ContentIndicator, FileSystemIndicator
+from evidence_store.models.links import AccessState, LinkAccess, LinkValue
 from evidence_store.models.knowledge import Finding, HashSet, HashSetEntry, RuleSet
 from evidence_store.models.reports import (
     LabSettings,
@@ -33,7 +34,7 @@ __all__ = [
     "ApiToken", "CaseMember", "LoginAttempt", "PortalSession", "Role", "Tag", "User",
     "NAMING_CONVENTION", "Base", "CarveRangeRow", "CarvedObjectRow", "Case", "ContentIndicator", "CustodyCheckpoint", "FileSystemIndicator",
     "CustodyEvent",
-    "CustodyKey", "Exhibit", "FileEntry", "Finding", "HashSet", "HashSetEntry", "LabSettings", "MatchedContent",
+    "CustodyKey", "Exhibit", "FileEntry", "Finding", "HashSet", "HashSetEntry", "LabSettings", "AccessState", "LinkAccess", "LinkValue", "MatchedContent",
     "ProcessingRun", "ProcessingWarning", "Report", "ReportEdition", "ReportFormat", "ReportState", "RuleSet",
     "Volume", "utcnow",
 ]

@@ -67,8 +67,10 @@ STAGES: tuple[Stage, ...] = (
     Stage("match-carved", "1", "passes carved objects through the same matchers (content equal to a walked "
           "file's reuses its results)", "evidence_store.stages.content:run_carved", after=("carve", "content"),
           option="carve"),
+    Stage("links", "1", "records what the exhibit can share with other cases: content, PDQ and TLSH digests, "
+          "identifiers (docs/links.md)", "evidence_store.stages.links:run", after=("content", "derived", "match-carved")),
     Stage("finalize", "1", "re-hashes the image, links carved duplicates, signs a custody checkpoint, marks the "
-          "exhibit complete", "evidence_store.stages.finish:run_finalize", after=("content", "derived", "match-carved")),
+          "exhibit complete", "evidence_store.stages.finish:run_finalize", after=("links",)),
     Stage("report", "1", "drafts the exhibit's case report (docs/reports.md)", "evidence_store.stages.finish:run_report",
           after=("finalize",), option="report"),
 )

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 DAG_ID = "evidence_pipeline"
 TASK_IDS = {"register", "scan", "walk.plan", "walk.run", "content.plan", "content.run", "expand.plan", "expand.run",
-            "derived.plan", "derived.run", "carve.plan", "carve.run", "match-carved", "finalize", "report"}
+            "derived.plan", "derived.run", "carve.plan", "carve.run", "match-carved", "links", "finalize", "report"}
 MIN_BATCH = 10  # small batches so the sample image maps content.run over several id ranges
 AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
 
@@ -131,7 +131,8 @@ def test_dagbag_imports(dagbag) -> None:
         "derived.plan": {"expand.run"}, "derived.run": {"derived.plan"},
         "carve.plan": {"scan"}, "carve.run": {"carve.plan"},
         "match-carved": {"carve.run", "content.run"},
-        "finalize": {"content.run", "derived.run", "match-carved"},
+        "links": {"content.run", "derived.run", "match-carved"},
+        "finalize": {"links"},
         "report": {"finalize"},
     }
     assert all("register" in dag.get_task(t).upstream_task_ids for t in TASK_IDS - {"register"})
@@ -209,7 +210,7 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
                                .where(ProcessingRun.orchestrator == "airflow")).all()
     assert hashed > MIN_BATCH and len(batches) > 1 and filesystems >= 2 and expand_batches and derived_batches
     assert all(r.outcome == "success" and r.run_key.startswith(f"airflow:{dag_run.run_id}:") for r in runs)
-    assert sorted(r.stage for r in runs) == sorted(["scan", "finalize", "match-carved"] + ["walk"] * filesystems
+    assert sorted(r.stage for r in runs) == sorted(["scan", "links", "finalize", "match-carved"] + ["walk"] * filesystems
                                                    + ["content"] * len(batches) + ["carve"] * (len(carve_batches) + 1)
                                                    + ["expand"] * len(expand_batches) + ["derived"] * len(derived_batches))
     # the same order: the CLI runs the registry's stages one after another; the DAG may run independent
@@ -230,7 +231,7 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
         cli_order, _ = spans(cli_exhibit)
         ran = [s.name for s in STAGES if s.name in set(cli_order)]
         assert list(dict.fromkeys(cli_order)) == ran == ["scan", "walk", "content", "expand", "derived", "carve",
-                                                         "match-carved", "finalize"]
+                                                         "match-carved", "links", "finalize"]
         dag_order, dag_spans = spans(dag_exhibit)
         assert set(dag_order) == set(cli_order)
         for stage in STAGES:
@@ -286,7 +287,7 @@ def test_nothing_to_walk_still_finalizes(dagbag, airflow_home: Path, disk_image:
                       "expand.plan": "success", "expand.run": "skipped",
                       "derived.plan": "success", "derived.run": "skipped",
                       "carve.plan": "success", "carve.run": "success",   # carving reads the disk itself
-                      "match-carved": "success", "report": "success"}
+                      "match-carved": "success", "links": "success", "report": "success"}
     with sqlite_db.session() as session:
         assert session.get(Exhibit, exhibit_id).status == "complete"
 

@@ -1,0 +1,287 @@
+"""Links of one case to every other case in the database, strongest first, each with its evidence.
+
+Four kinds of evidence, all from ``link_values`` (the ``links`` stage):
+
+- ``content``: the same SHA-256 on both sides;
+- ``pdq``: images within the PDQ radius (the multi-index of forensics.matchers.pdq_index, exact);
+- ``tlsh``: documents within the TLSH cut-off (compared only where TLSH's length term allows it);
+- ``indicator``: the same normalised identifier (e-mail, wallet, phone, SID, volume serial...).
+
+Weight. Each shared value has a base weight by kind (``BASE``: a wallet or a SID says more than a
+domain or a user name), scaled down with its distance for near matches and with how common it is
+across cases: ``rarity = log((N+1)/n) / log((N+1)/2)`` for a value in ``n`` of the ``N`` cases that
+have link values (1 when only two cases share it, 0 when all do); a value in more than half the
+cases, once there are at least ``COMMON_FROM`` cases, links nothing. Known-good content (flagged,
+or in a known-good hash set now) never links. A link's weight combines its evidence as independent
+clues, ``1 - prod(1 - w)``; its evidence is listed strongest first.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from evidence_store.links.index import CONTENT_KINDS
+from evidence_store.models import Case, Exhibit, HashSet, HashSetEntry, LinkValue
+
+BASE: dict[str, float] = {
+    "sha256": 1.0, "pdq": 0.9, "tlsh": 0.6,
+    "bitcoin": 1.0, "ethereum": 1.0, "monero": 1.0, "sid": 1.0, "card": 0.9, "volume-serial": 0.9,
+    "email": 0.8, "phone": 0.7, "url": 0.5, "ipv4": 0.3, "ipv6": 0.4, "domain": 0.3, "user": 0.2,
+}
+SMALL_CONTENT = 256          # bytes: content this short is often boilerplate; it counts for less
+SMALL_FACTOR = 0.4
+COMMON_FROM = 4              # from this many cases on, a value in more than half of them links nothing
+TLSH_MAX = 40                # the TLSH paper's cut-off at 0.07 % false positives
+PDQ_RADIUS = 31
+TYPES = ("content", "pdq", "tlsh", "indicator")
+
+
+@dataclass(frozen=True)
+class Side:
+    """Where one side of a shared value is: case, exhibit, item and location (byte offset for identifiers)."""
+
+    case_id: int
+    case: str
+    exhibit: str
+    item: str
+    item_id: int
+    location: str
+    offset: int | None
+    occurrences: int
+    restricted: bool
+
+
+@dataclass(frozen=True)
+class Evidence:
+    type: str                 # content | pdq | tlsh | indicator
+    kind: str                 # sha256 | pdq | tlsh | email | bitcoin | ...
+    value: str                # as found on this case's side
+    weight: float
+    cases_with_value: int
+    distance: int | None
+    here: Side
+    there: Side | None        # None when the viewer may not see the other case (access.redact)
+
+
+@dataclass(frozen=True)
+class Link:
+    case_id: int
+    other_case_id: int
+    other_case: str | None    # None when redacted
+    contact: str | None
+    weight: float
+    evidence: tuple[Evidence, ...]
+    revealed: bool = True
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return tuple(t for t in TYPES if self.counts.get(t))
+
+
+@dataclass(frozen=True)
+class Settings:
+    pdq_radius: int = PDQ_RADIUS
+    tlsh_max: int = TLSH_MAX
+    min_weight: float = 0.0
+
+
+def rarity(n: int, total: int) -> float:
+    """1 for a value two cases share, falling to 0 as every case has it (see module doc)."""
+    if n < 2:
+        return 0.0
+    if total >= COMMON_FROM and n > total / 2:
+        return 0.0
+    total = max(total, n)
+    return max(0.0, min(1.0, math.log((total + 1) / n) / math.log((total + 1) / 2)))
+
+
+def combine(weights: Iterable[float]) -> float:
+    remaining = 1.0
+    for w in weights:
+        remaining *= 1.0 - min(max(w, 0.0), 1.0)
+    return round(1.0 - remaining, 4)
+
+
+def _type(kind: str) -> str:
+    return {"sha256": "content", "pdq": "pdq", "tlsh": "tlsh"}.get(kind, "indicator")
+
+
+def _base(kind: str, size: int | None) -> float:
+    base = BASE.get(kind, 0.5)
+    if kind in CONTENT_KINDS and size is not None and size < SMALL_CONTENT:
+        base *= SMALL_FACTOR
+    return base
+
+
+def cases_with_values(session: Session) -> int:
+    return session.scalar(select(func.count(func.distinct(LinkValue.case_id)))) or 0
+
+
+def _known_good(session: Session, sha256s: set[str]) -> set[str]:
+    found: set[str] = set()
+    keys = sorted(sha256s)
+    for start in range(0, len(keys), 900):
+        found.update(session.scalars(
+            select(HashSetEntry.sha256).join(HashSet, HashSet.id == HashSetEntry.hashset_id)
+            .where(HashSet.kind == "known-good", HashSetEntry.sha256.in_(keys[start:start + 900]))))
+    return found
+
+
+_COLUMNS = (LinkValue.case_id, Case.name.label("case"), Exhibit.number.label("exhibit"), LinkValue.item,
+            LinkValue.item_id, LinkValue.location, LinkValue.offset, LinkValue.occurrences, LinkValue.restricted)
+
+
+def _side(row, prefix: str = "") -> Side:
+    return Side(*(getattr(row, prefix + name) for name in
+                  ("case_id", "case", "exhibit", "item", "item_id", "location", "offset", "occurrences",
+                   "restricted")))
+
+
+def _exact(session: Session, case_id: int, total: int) -> list[tuple[int, Evidence]]:
+    """Equal content and equal identifiers: one indexed self-join of link_values on value_key."""
+    mine = aliased(LinkValue)
+    df = select(LinkValue.kind, LinkValue.value_key, func.count(func.distinct(LinkValue.case_id)).label("n")) \
+        .join(mine, (mine.value_key == LinkValue.value_key) & (mine.kind == LinkValue.kind)) \
+        .where(mine.case_id == case_id, mine.kind.not_in(("pdq", "tlsh"))) \
+        .group_by(LinkValue.kind, LinkValue.value_key) \
+        .having(func.count(func.distinct(LinkValue.case_id)) > 1)
+    shared = {(kind, key): n for kind, key, n in session.execute(df)}
+    shared = {k: n for k, n in shared.items() if rarity(n, total) > 0}
+    bad = _known_good(session, {key for kind, key in shared if kind == "sha256"})
+    shared = {k: n for k, n in shared.items() if not (k[0] == "sha256" and k[1] in bad)}
+    if not shared:
+        return []
+    here_case, here_exhibit = aliased(Case), aliased(Exhibit)
+    there, there_case, there_exhibit = aliased(LinkValue), aliased(Case), aliased(Exhibit)
+    found: dict[tuple[int, str, str], Evidence] = {}
+    keys = sorted({key for _, key in shared})
+    for start in range(0, len(keys), 900):
+        query = select(
+            LinkValue.kind, LinkValue.value_key, LinkValue.value, LinkValue.size,
+            *(c.label(f"a_{c.key}") for c in (LinkValue.case_id, LinkValue.item, LinkValue.item_id, LinkValue.location,
+                                               LinkValue.offset, LinkValue.occurrences, LinkValue.restricted)),
+            here_case.name.label("a_case"), here_exhibit.number.label("a_exhibit"),
+            *(c.label(f"b_{c.key}") for c in (there.case_id, there.item, there.item_id, there.location, there.offset,
+                                               there.occurrences, there.restricted)),
+            there_case.name.label("b_case"), there_exhibit.number.label("b_exhibit"),
+        ).join(here_exhibit, here_exhibit.id == LinkValue.exhibit_id).join(here_case, here_case.id == LinkValue.case_id) \
+            .join(there, (there.value_key == LinkValue.value_key) & (there.kind == LinkValue.kind)
+                  & (there.case_id != LinkValue.case_id)) \
+            .join(there_exhibit, there_exhibit.id == there.exhibit_id).join(there_case, there_case.id == there.case_id) \
+            .where(LinkValue.case_id == case_id, LinkValue.value_key.in_(keys[start:start + 900]),
+                   LinkValue.kind.not_in(("pdq", "tlsh"))) \
+            .order_by(LinkValue.exhibit_id, LinkValue.id, there.exhibit_id, there.id)
+        for row in session.execute(query):
+            n = shared.get((row.kind, row.value_key))
+            key = (row.b_case_id, row.kind, row.value_key)
+            if n is None or key in found:
+                continue
+            weight = round(_base(row.kind, row.size) * rarity(n, total), 4)
+            found[key] = Evidence(_type(row.kind), row.kind, row.value, weight, n, None, _side(row, "a_"),
+                                  _side(row, "b_"))
+    return [(other, evidence) for (other, _, _), evidence in found.items()]
+
+
+def _digests(session: Session, kind: str, where) -> list:
+    return session.execute(select(LinkValue.value, LinkValue.value_key, LinkValue.size, *_COLUMNS)
+                           .join(Case, Case.id == LinkValue.case_id).join(Exhibit, Exhibit.id == LinkValue.exhibit_id)
+                           .where(LinkValue.kind == kind, where).order_by(LinkValue.id)).all()
+
+
+def _near(session: Session, case_id: int, total: int, kind: str, pairs, limit: int) -> list[tuple[int, Evidence]]:
+    """Near matches (PDQ or TLSH): ``pairs(mine, others)`` yields (my row, their row, distance)."""
+    mine = _digests(session, kind, LinkValue.case_id == case_id)
+    if not mine:
+        return []
+    others = _digests(session, kind, LinkValue.case_id != case_id)
+    matches = [(a, b, d) for a, b, d in pairs(mine, others) if a.value_key != b.value_key]
+    bad = _known_good(session, {a.value_key for a, _, _ in matches} | {b.value_key for _, b, _ in matches})
+    matches = [(a, b, d) for a, b, d in matches if a.value_key not in bad and b.value_key not in bad]
+    reach: dict[str, set[int]] = defaultdict(set)
+    for a, b, _ in matches:
+        reach[a.value_key].add(b.case_id)
+    best: dict[tuple[int, str], Evidence] = {}
+    for a, b, d in matches:
+        n = len(reach[a.value_key]) + 1
+        weight = round(_base(kind, min(a.size or 0, b.size or 0)) * (1 - 0.5 * d / (limit + 1)) * rarity(n, total), 4)
+        key = (b.case_id, a.value_key)
+        if weight > 0 and (key not in best or best[key].distance > d):
+            best[key] = Evidence(kind, kind, a.value, weight, n, int(d), _side(a), _side(b))
+    return [(other, evidence) for (other, _), evidence in best.items()]
+
+
+def _pdq_pairs(radius: int):
+    def pairs(mine, others):
+        from forensics.matchers.pdq_index import PdqIndex
+
+        if not others:
+            return
+        index = PdqIndex.build((i, row.value) for i, row in enumerate(others))
+        q, r, d = index.search([row.value for row in mine], radius=radius)
+        for qi, ri, di in zip(q.tolist(), r.tolist(), d.tolist()):
+            yield mine[qi], others[int(index.ids[ri])], di
+    return pairs
+
+
+def tlsh_length(digest: str) -> int:
+    """TLSH's length quartile (header byte 2, nibbles swapped in the hex form; "T1" prefix skipped)."""
+    body = digest[2:] if digest.startswith("T1") else digest
+    byte = int(body[2:4], 16)
+    return ((byte & 0x0F) << 4) | (byte >> 4)
+
+
+def _tlsh_pairs(limit: int):
+    """Only digests whose length term can stay within ``limit`` are compared: TLSH adds |dL| for
+    |dL| <= 1 and 12*|dL| beyond (circular over 256), so |dL| <= limit // 12 (at least 1)."""
+    span = max(1, limit // 12)
+
+    def pairs(mine, others):
+        import tlsh
+
+        buckets: dict[int, list] = defaultdict(list)
+        for row in others:
+            buckets[tlsh_length(row.value)].append(row)
+        for a in mine:
+            length = tlsh_length(a.value)
+            for delta in range(-span, span + 1):
+                for b in buckets.get((length + delta) % 256, ()):
+                    d = tlsh.diff(a.value, b.value)
+                    if d <= limit:
+                        yield a, b, d
+    return pairs
+
+
+def links_of(session: Session, case_id: int, settings: Settings = Settings()) -> list[Link]:
+    """Every case linked to ``case_id``, strongest first (not yet redacted: see access.visible_links)."""
+    total = cases_with_values(session)
+    found = _exact(session, case_id, total)
+    found += _near(session, case_id, total, "pdq", _pdq_pairs(settings.pdq_radius), settings.pdq_radius)
+    found += _near(session, case_id, total, "tlsh", _tlsh_pairs(settings.tlsh_max), settings.tlsh_max)
+    by_case: dict[int, list[Evidence]] = defaultdict(list)
+    for other, evidence in found:
+        if evidence.weight > 0:
+            by_case[other].append(evidence)
+    links = []
+    for other, evidence in by_case.items():
+        evidence.sort(key=lambda e: (-e.weight, e.type, e.value))
+        case = session.get(Case, other)
+        counts = {t: sum(1 for e in evidence if e.type == t) for t in TYPES}
+        link = Link(case_id, other, case.name, case.contact, combine(e.weight for e in evidence), tuple(evidence),
+                    counts=counts)
+        if link.weight >= settings.min_weight:
+            links.append(link)
+    links.sort(key=lambda link: (-link.weight, link.other_case_id))
+    return links
+
+
+def redacted(link: Link) -> Link:
+    """The link as someone who may not see the other case sees it: it exists, its types and weight, the
+    owning case's contact; this side's evidence stays, the other side's case, paths and names do not."""
+    return replace(link, other_case=None, revealed=False,
+                   evidence=tuple(replace(e, there=None) for e in link.evidence))

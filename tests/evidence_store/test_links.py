@@ -1,0 +1,188 @@
+"""Cross-case links (issue 13.2-13.4): planted shared content, PDQ and TLSH variants and identifiers are
+found with their evidence on both sides; common and known-good content links nothing; control cases are
+linked to nobody; need to know hides the other side until a reviewer of that case approves a request,
+and every request, decision and reveal is a custody event in both cases."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import cli_for, require_tools
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    """Five processed cases in one SQLite database (built once for the module)."""
+    from forensics.link_material import CONTROLS, OPERATIONS, link_material
+    from forensics.sample import build_fat_image
+
+    require_tools("mkfs.vfat", "mcopy")
+    tmp = tmp_path_factory.mktemp("links")
+    material = link_material()
+    patch = pytest.MonkeyPatch()
+    patch.setenv("FORENSICS_KEY_DIR", str(tmp / "keys"))
+    url = f"sqlite:///{tmp / 'cases.db'}"
+    cli = cli_for(url)
+    (tmp / "good.md5").write_text(material.known_good_md5)
+    cli("hashset", "import", str(tmp / "good.md5"), "--name", "lab-os", "--kind", "known-good")
+    for number, name in enumerate((*OPERATIONS, *CONTROLS)):
+        cli("case", "create", name, "--contact", f"unit {number}, duty desk ext. 47{number}")
+        image = build_fat_image(tmp / f"{name}.img", material.files[name], size_mib=16)
+        cli("evidence", "add", str(image), "--case", name, "--exhibit", "1", "--examiner", "t")
+        cli("process", "--case", name, "--exhibit", "1", "--no-carve", "--indicators")
+    yield cli, url, material, tmp
+    patch.undo()
+
+
+def _links(cli, case, *extra):
+    return [json.loads(line) for line in cli("links", "--case", case, "--json", *extra).splitlines()]
+
+
+def test_every_planted_link_is_found_with_both_sides(linked):
+    cli, _, material, _ = linked
+    _member(linked, "both", "examiner", "OP-A", "OP-B", "OP-C")
+    for planted in material.planted:
+        here, there = planted.cases
+        links = {row["other_case"]: row for row in _links(cli, here, "--user", "both")}
+        assert there in links, f"{planted} not found"
+        evidence = [e for e in links[there]["evidence"] if e["type"] == planted.type]
+        if planted.value is not None:
+            evidence = [e for e in evidence if e["value"] == planted.value]
+        assert evidence, f"{planted}: no {planted.type} evidence"
+        e = evidence[0]
+        assert e["here"]["case"] == here and e["there"]["case"] == there
+        assert e["here"]["exhibit"] == "1" and e["there"]["location"].startswith("/")
+        assert 0 < e["weight"] <= 1
+        if planted.type == "indicator":
+            assert e["here"]["offset"] is not None and e["there"]["offset"] is not None
+        if planted.type in ("pdq", "tlsh"):
+            assert e["distance"] > 0
+
+
+def _member(linked, name, role, *cases):
+    cli, url, _, tmp = linked
+    from evidence_store.accounts import add_user
+    from evidence_store.db import Database
+
+    db = Database(url)
+    try:
+        add_user(db, name, role, PASSWORD, list(cases))
+    except Exception as exc:                                       # already made by an earlier test
+        assert "already exists" in str(exc)
+
+
+def test_controls_common_and_known_good_link_nothing(linked):
+    cli, _, material, _ = linked
+    _member(linked, "all", "examiner", "OP-A", "OP-B", "OP-C", "CTRL-1", "CTRL-2")
+    assert _links(cli, "CTRL-2", "--user", "all") == []
+    assert _links(cli, "CTRL-1", "--user", "all") == []            # shares only a known-good file with OP-A
+    a = {row["other_case"]: row for row in _links(cli, "OP-A", "--user", "all")}
+    assert set(a) == {"OP-B"}                                       # common.ini is in all five: links nothing
+    values = {e["value"] for e in a["OP-B"]["evidence"]}
+    assert not any("common" in e["here"]["location"] for e in a["OP-B"]["evidence"])
+    c = {row["other_case"]: row for row in _links(cli, "OP-C", "--user", "all")}
+    assert set(c) == {"OP-B"} and values
+    # strongest first; --min-weight drops weaker links
+    weights = [e["weight"] for e in a["OP-B"]["evidence"]]
+    assert weights == sorted(weights, reverse=True)
+    assert _links(cli, "OP-A", "--user", "all", "--min-weight", "1.0") == [] or \
+        all(row["weight"] >= 1.0 for row in _links(cli, "OP-A", "--user", "all", "--min-weight", "1.0"))
+
+
+def test_need_to_know_request_approval_and_custody(linked):
+    cli, url, _, _ = linked
+    from evidence_store.db import Database
+    from evidence_store.models import CustodyEvent
+
+    _member(linked, "alice", "examiner", "OP-A")
+    _member(linked, "bob", "reviewer", "OP-B")
+    hidden = _links(cli, "OP-A", "--user", "alice")
+    assert len(hidden) == 1 and not hidden[0]["revealed"]
+    row = hidden[0]
+    assert row["other_case"].startswith("case #") and "OP-B" not in json.dumps(row)
+    assert row["contact"] == "unit 1, duty desk ext. 471" and row["weight"] > 0 and row["types"]
+    assert all(e["there"] is None and e["here"]["case"] == "OP-A" for e in row["evidence"])
+    text = cli("links", "--case", "OP-A", "--user", "alice")
+    assert "need to know" in text and "OP-B" not in text and "/recovered/p.bin" not in text
+    # no user at all: the same
+    assert all(not r["revealed"] for r in _links(cli, "OP-A"))
+    # not a member of OP-C: cannot ask about it through a case she is not in
+    assert "no case 'OP-B'" in cli("links", "--case", "OP-B", "--user", "alice", code=3)
+    out = cli("links", "request", "--case", "OP-A", "--other", row["other_case"], "--purpose", "same courier?",
+              "--user", "alice")
+    request_id = int(out.split()[1].rstrip(":"))
+    assert "is pending already" in cli("links", "request", "--case", "OP-A", "--other", row["other_case"],
+                                       "--purpose", "again", "--user", "alice", code=3)
+    assert not _links(cli, "OP-A", "--user", "alice")[0]["revealed"]
+    # only a reviewer who is a member of the case asked about decides
+    assert "no link access request" in cli("links", "decide", str(request_id), "--approve", "--user", "alice", code=3)
+    listed = cli("links", "requests", "--case", "OP-B", "--user", "bob")
+    assert "incoming\tpending\talice\tOP-A\tsame courier?" in listed
+    cli("links", "decide", str(request_id), "--approve", "--reason", "joint operation", "--user", "bob")
+    shown = _links(cli, "OP-A", "--user", "alice")
+    assert shown[0]["revealed"] and shown[0]["other_case"] == "OP-B"
+    assert all(e["there"]["case"] == "OP-B" for e in shown[0]["evidence"])
+    db = Database(url)
+    with db.session() as session:
+        events = session.execute(select(CustodyEvent.chain, CustodyEvent.action, CustodyEvent.details)
+                                 .where(CustodyEvent.action.in_(("link-access", "link-revealed")))).all()
+    for chain in ("OP-A", "OP-B"):
+        mine = [(a, json.loads(d)["change"] if a == "link-access" else "revealed") for c, a, d in events if c == chain]
+        assert ("link-access", "requested") in mine and ("link-access", "approved") in mine
+        assert ("link-revealed", "revealed") in mine
+    assert not any(c not in ("OP-A", "OP-B") for c, _, _ in events)
+    cli("custody", "verify", "--case", "OP-A")
+    cli("custody", "verify", "--case", "OP-B")
+
+
+def test_graph_export_paths_and_clusters(linked, tmp_path):
+    import networkx as nx
+
+    from evidence_store.accounts import principal_named
+    from evidence_store.db import Database
+    from evidence_store.links import graph
+
+    cli, url, _, _ = linked
+    _member(linked, "all", "examiner", "OP-A", "OP-B", "OP-C", "CTRL-1", "CTRL-2")
+    cli("links", "--case", "OP-A", "--user", "all", "--graph", str(tmp_path / "g.graphml"))
+    cli("links", "--case", "OP-A", "--user", "all", "--graph", str(tmp_path / "g.gexf"))
+    g = nx.read_graphml(tmp_path / "g.graphml")
+    assert nx.read_gexf(tmp_path / "g.gexf").number_of_nodes() == g.number_of_nodes()
+    cases = {d["label"] for n, d in g.nodes(data=True) if d["type"] == "case"}
+    assert cases == {"OP-A", "OP-B", "OP-C", "CTRL-1", "CTRL-2"}
+    values = [d["label"] for n, d in g.nodes(data=True) if d["type"] == "value"]
+    assert "email: broker77@quickpost.org" in values
+    db = Database(url)
+    built = graph.build(db, principal_named(db, "all"), graph_seeds(db))
+    names = {n: d["label"] for n, d in built.nodes(data=True)}
+    ids = {label: n for n, label in names.items()}
+    assert [names[n] for n in graph.shortest_path(built, ids["OP-A"], ids["OP-C"])] == ["OP-A", "OP-B", "OP-C"]
+    assert graph.shortest_path(built, ids["OP-A"], ids["CTRL-1"]) == []
+    clusters = {names[n]: d["cluster"] for n, d in built.nodes(data=True) if d["type"] == "case"}
+    assert clusters["OP-A"] == clusters["OP-B"] == clusters["OP-C"] != clusters["CTRL-1"] != clusters["CTRL-2"]
+    # need to know in the graph: alice sees OP-B only as its reference and contact
+    _member(linked, "carol", "examiner", "OP-C")
+    cli("links", "--case", "OP-C", "--user", "carol", "--graph", str(tmp_path / "c.graphml"))
+    text = (tmp_path / "c.graphml").read_text()
+    assert "OP-B" not in text and "/mail/inbox.eml" not in text and "unit 1, duty desk ext. 471" in text
+    assert "broker77@quickpost.org" in text                       # her own case's value
+
+
+def graph_seeds(db):
+    from evidence_store.models import Case
+
+    with db.session() as session:
+        return [(c.id, c.name) for c in session.scalars(select(Case).order_by(Case.id))]
+
+
+def test_bad_requests_are_refused_clearly(linked):
+    cli, _, _, _ = linked
+    _member(linked, "dave", "examiner", "CTRL-2")
+    assert "has no link to case #1" in cli("links", "request", "--case", "CTRL-2", "--other", "1", "--purpose", "x",
+                                           "--user", "dave", code=3)
+    assert "no user 'nobody'" in cli("links", "--case", "OP-A", "--user", "nobody", code=3)
+    assert "give a .graphml or .gexf file" in cli("links", "--case", "OP-A", "--graph", "x.png", code=2)
