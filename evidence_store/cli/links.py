@@ -62,7 +62,8 @@ def links(ctx: click.Context, case_name: str | None, min_weight: float, pdq_radi
         if graph_file is not None:
             from evidence_store.links import graph
 
-            graph.export(graph.build(db, principal, _seeds(db, principal, case_name), settings), graph_file)
+            graph.export(graph.build(db, principal, graph.seeds(db, principal, case_name), settings,
+                                      {_case_id(db, case_name): rows}), graph_file)
     except StoreError as exc:
         cli.fail(str(exc))
     for link in rows:
@@ -85,23 +86,6 @@ def links(ctx: click.Context, case_name: str | None, min_weight: float, pdq_radi
             click.echo(f"  … {len(link.evidence) - shown} more (--json lists all)")
     if graph_file is not None:
         click.echo(f"graph written to {graph_file}", err=True)
-
-
-def _seeds(db, principal, case_name: str) -> list[tuple[int, str]]:
-    """The cases a graph starts from: the viewer's cases (all of them, so paths between them show), else one."""
-    from sqlalchemy import select
-
-    from evidence_store.models import Case, CaseMember
-    from evidence_store.store import get_case
-
-    with db.session() as session:
-        case = get_case(session, case_name)
-        seeds = [(case.id, case.name)]
-        if principal is not None:
-            seeds += [(c.id, c.name) for c in session.scalars(select(Case).join(
-                CaseMember, CaseMember.case_id == Case.id).where(CaseMember.user_id == principal.id,
-                                                                  Case.id != case.id).order_by(Case.id))]
-        return seeds
 
 
 @links.command("request")
@@ -173,6 +157,13 @@ def requests(case_name: str, as_json: bool, user: str | None) -> None:
     for row in rows:
         click.echo(json.dumps(row, default=cli.json_default) if as_json else
                    f"{row['id']}\t{row['direction']}\t{row['state']}\t{row['user']}\t{row['case']}\t{row['purpose']}")
+
+
+def _case_id(db, case_name: str) -> int:
+    from evidence_store.store import get_case
+
+    with db.session() as session:
+        return get_case(session, case_name).id
 
 
 def _case_number(text: str) -> int:

@@ -36,15 +36,17 @@ def _where(side: Side) -> str:
 
 
 def build(db: Database, principal: Principal | None, cases: Iterable[tuple[int, str]],
-          settings: Settings = Settings()) -> nx.Graph:
-    """The link graph around ``cases`` ((id, name) of cases the viewer may see), as ``principal`` may see it."""
+          settings: Settings = Settings(), computed: dict[int, list[Link]] | None = None) -> nx.Graph:
+    """The link graph around ``cases`` ((id, name) of cases the viewer may see), as ``principal`` may see it.
+    ``computed``: links already listed for some of them (not asked for, nor their reveals recorded, twice)."""
     graph = nx.Graph()
     for case_id, name in cases:
         graph.add_node(case_node(case_id), type="case", label=name, case_id=case_id, visible=True, contact="")
     seeds = list(graph.nodes)
     for node in seeds:
         data = graph.nodes[node]
-        for link in visible_links(db, data["label"], principal, settings):
+        links = (computed or {}).get(data["case_id"])
+        for link in links if links is not None else visible_links(db, data["label"], principal, settings):
             _add_link(graph, node, link)
     _clusters(graph)
     return graph
@@ -71,6 +73,20 @@ def _add_link(graph: nx.Graph, here: str, link: Link) -> None:
         if not graph.has_edge(there, value) or graph.edges[there, value]["weight"] < evidence.weight:
             graph.add_edge(there, value, type="holds", weight=evidence.weight, evidence=held,
                            distance=-1 if evidence.distance is None else evidence.distance)
+
+
+def seeds(db: Database, principal: Principal | None, case_name: str) -> list[tuple[int, str]]:
+    """Where a graph starts: ``case_name`` and every other case the viewer is a member of (so paths
+    between their own cases show); without a viewer, the one case."""
+    from evidence_store.accounts import member_cases
+    from evidence_store.store import get_case
+
+    with db.session() as session:
+        case = get_case(session, case_name)
+        found = [(case.id, case.name)]
+        if principal is not None:
+            found += [(c.id, c.name) for c in member_cases(session, principal.id) if c.id != case.id]
+        return found
 
 
 def _clusters(graph: nx.Graph) -> None:
@@ -113,14 +129,29 @@ def export(graph: nx.Graph, path: Path) -> None:
         nx.write_gexf(clean, path)
 
 
-def layout(graph: nx.Graph, width: int = 960, height: int = 600, margin: int = 60) -> dict[str, tuple[float, float]]:
-    """Positions for drawing (deterministic: fixed seed), scaled into the given box."""
+def layout(graph: nx.Graph, width: int = 960, height: int = 600, margin: int = 70) -> dict[str, tuple[float, float]]:
+    """Positions for drawing, deterministic (fixed seed): the largest group of linked cases fills the
+    left three quarters, smaller groups and unlinked cases stack in the right quarter."""
     if not graph:
         return {}
-    positions = nx.spring_layout(graph, seed=7, weight="weight", iterations=200)
-    xs = [p[0] for p in positions.values()]
-    ys = [p[1] for p in positions.values()]
-    span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
-    return {node: (round(margin + (x - min(xs)) / span_x * (width - 2 * margin), 1),
-                   round(margin + (y - min(ys)) / span_y * (height - 2 * margin), 1))
-            for node, (x, y) in positions.items()}
+    parts = sorted((graph.subgraph(c) for c in nx.connected_components(graph)),
+                   key=lambda g: (-g.number_of_nodes(), min(g.nodes)))
+    boxes = [(margin, margin, width * (0.75 if len(parts) > 1 else 1.0) - margin, height - margin)]
+    if len(parts) > 1:
+        step = (height - 2 * margin) / (len(parts) - 1)
+        boxes += [(width * 0.78, margin + i * step, width - margin, margin + (i + 1) * step - 20)
+                  for i in range(len(parts) - 1)]
+    placed: dict[str, tuple[float, float]] = {}
+    for part, (left, top, right, bottom) in zip(parts, boxes):
+        if part.number_of_nodes() == 1:
+            placed[next(iter(part.nodes))] = (round((left + right) / 2, 1), round((top + bottom) / 2, 1))
+            continue
+        positions = nx.spring_layout(part, seed=7, weight="weight", iterations=300,
+                                     k=2.0 / part.number_of_nodes() ** 0.5)
+        xs = [p[0] for p in positions.values()]
+        ys = [p[1] for p in positions.values()]
+        span_x, span_y = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+        for node, (x, y) in positions.items():
+            placed[node] = (round(left + (x - min(xs)) / span_x * (right - left), 1),
+                            round(top + (y - min(ys)) / span_y * (bottom - top), 1))
+    return placed

@@ -233,7 +233,8 @@ def custody_export(request: Request, purpose: str = Query("custody export for in
 def views(request: Request, limit: Limit = None, after: int = Query(0, ge=0),
           access: Access = Depends(need(Permission.VIEWS))) -> list[dict]:
     with _db(request).reading() as session:
-        return data.custody(session, access.case_name, data.limit_of(limit, 500), after, ("view", "view-refused"))
+        return data.custody(session, access.case_name, data.limit_of(limit, 500), after,
+                            data.VIEW_ACTIONS)
 
 
 @router.get("/cases/{case}/reports")

@@ -33,7 +33,7 @@ log = logging.getLogger("forensics.portal")
 
 
 def create_app(db_url: str | None = None, *, progress_interval: float = 1.0, migrate: bool = True) -> FastAPI:
-    from evidence_store.portal import api, pages
+    from evidence_store.portal import api, links, pages
 
     db = Database(db_url)
     if migrate:
@@ -44,6 +44,7 @@ def create_app(db_url: str | None = None, *, progress_interval: float = 1.0, mig
     app.state.progress_interval = progress_interval
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(links.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

@@ -14,6 +14,8 @@ from evidence_store.portal.rules import Permission
 from evidence_store.queries import CARVED_COLUMNS
 
 MAX_LIMIT = 1000
+# the auditor's "who viewed what": looks at evidence, refusals, and what was learnt about this case from another
+VIEW_ACTIONS = ("view", "view-refused", "link-access", "link-revealed")
 
 
 def limit_of(value: int | None, default: int = 200) -> int:

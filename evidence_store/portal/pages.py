@@ -289,7 +289,7 @@ def custody_verify_fragment(request: Request, access: Access = Depends(need(Perm
 @router.get("/cases/{case}/views", response_class=HTMLResponse)
 def views_page(request: Request, access: Access = Depends(need(Permission.VIEWS))) -> HTMLResponse:
     with request.app.state.db.reading() as session:
-        rows = data.custody(session, access.case_name, 1000, 0, ("view", "view-refused"))
+        rows = data.custody(session, access.case_name, 1000, 0, data.VIEW_ACTIONS)
     return _render(request, "views.html", access, case=access.case_name, rows=rows)
 
 

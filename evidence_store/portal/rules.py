@@ -30,6 +30,9 @@ class Permission(str, enum.Enum):
     REPORT_CREATE = "report-create"
     REPORT_AUTHORISE = "report-authorise"
     REPORT_ISSUE = "report-issue"
+    LINKS = "links"                          # cross-case links of a case (other cases as need to know allows)
+    LINK_REQUEST = "link-request"            # ask to see another case's side of a link
+    LINK_DECIDE = "link-decide"              # approve or refuse such a request about one's own case
     USERS = "users"                          # manage accounts
 
 
@@ -54,6 +57,9 @@ RULES: dict[Permission, frozenset[Role]] = {
     Permission.REPORT_CREATE: frozenset({E}),
     Permission.REPORT_AUTHORISE: frozenset({R}),
     Permission.REPORT_ISSUE: frozenset({E, R}),
+    Permission.LINKS: frozenset({E, R}),
+    Permission.LINK_REQUEST: frozenset({E, R}),
+    Permission.LINK_DECIDE: frozenset({R}),
     Permission.USERS: frozenset({ADM}),
 }
 

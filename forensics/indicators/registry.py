@@ -36,6 +36,7 @@ _URL = re.compile(r"\b(?:https?|ftp)://[^\s\"'<>()\[\]{}\\^`|\x00-\x1f\x7f-\xff]
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![:0-9A-Za-z])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![:0-9A-Za-z])")
 _IPV4_HINT = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")
+MIN_IPV6_GROUPS = 3                 # written groups: 2001:db8::1 has three; ::1 and fe80::1 are not worth a link
 _IPV6_HINT = re.compile(r"[0-9A-Fa-f]{1,4}::?[0-9A-Fa-f]{1,4}:|::[0-9A-Fa-f]")
 _BTC58 = re.compile(r"(?<![1-9A-Za-z])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![1-9A-Za-z])")
 _BECH = re.compile(r"(?<![0-9A-Za-z])(?:bc1|BC1|tb1|TB1)[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}(?![0-9A-Za-z])")
@@ -93,6 +94,9 @@ def ips(text: str) -> Found:
         try:
             address = ipaddress.IPv6Address(candidate)
         except ValueError:
+            continue
+        groups = [g for g in candidate.split(":") if g]
+        if len(groups) < MIN_IPV6_GROUPS:        # "::8", "a::b": bytes in binary data far more often than hosts
             continue
         if candidate.count(":") >= 7 or "::" in candidate:
             yield "ipv6", address.compressed, match.start(), match.end()
@@ -172,7 +176,7 @@ EXTRACTORS: tuple[Extractor, ...] = (
               emails, re.compile("@")),
     Extractor("url", "1", ("url", "domain"), "http/https/ftp URLs (scheme and host lower-cased) and their "
               "registrable domains (Public Suffix List)", urls, re.compile("://")),
-    Extractor("ip", "1", ("ipv4", "ipv6"), "IPv4 and IPv6 addresses (parsed; IPv6 written compressed)", ips,
+    Extractor("ip", "2", ("ipv4", "ipv6"), "IPv4 and IPv6 addresses (parsed; IPv6 written compressed)", ips,
               re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:")),
     Extractor("phone", "1", ("phone",), "phone numbers as E.164 (libphonenumber, valid numbers only; "
               "FORENSICS_PHONE_REGION for numbers written without +country)", phones),

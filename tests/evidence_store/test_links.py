@@ -9,31 +9,20 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import cli_for, require_tools
 
-PASSWORD = "correct horse battery"
+from tests.link_cases import PASSWORD
 
 
 @pytest.fixture(scope="module")
 def linked(tmp_path_factory):
     """Five processed cases in one SQLite database (built once for the module)."""
-    from forensics.link_material import CONTROLS, OPERATIONS, link_material
-    from forensics.sample import build_fat_image
+    from tests.link_cases import build_linked_cases
 
-    require_tools("mkfs.vfat", "mcopy")
     tmp = tmp_path_factory.mktemp("links")
-    material = link_material()
     patch = pytest.MonkeyPatch()
     patch.setenv("FORENSICS_KEY_DIR", str(tmp / "keys"))
     url = f"sqlite:///{tmp / 'cases.db'}"
-    cli = cli_for(url)
-    (tmp / "good.md5").write_text(material.known_good_md5)
-    cli("hashset", "import", str(tmp / "good.md5"), "--name", "lab-os", "--kind", "known-good")
-    for number, name in enumerate((*OPERATIONS, *CONTROLS)):
-        cli("case", "create", name, "--contact", f"unit {number}, duty desk ext. 47{number}")
-        image = build_fat_image(tmp / f"{name}.img", material.files[name], size_mib=16)
-        cli("evidence", "add", str(image), "--case", name, "--exhibit", "1", "--examiner", "t")
-        cli("process", "--case", name, "--exhibit", "1", "--no-carve", "--indicators")
+    cli, material = build_linked_cases(tmp, url)
     yield cli, url, material, tmp
     patch.undo()
 

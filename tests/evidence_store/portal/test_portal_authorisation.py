@@ -67,6 +67,7 @@ MATRIX = {
         ((403, 403, 409, 403, 403, 403), (403, 403, 404, 403, 403, 403)),
     ("POST", "/api/reports/{report_id}/issue", "/api/reports/{issued}/issue", ()):
         ((403, 409, 409, 403, 403, 403), (403, 404, 404, 403, 403, 403)),
+    ("GET", "/api/cases/{case}/links", f"{C}/links", None): ((403, 200, 200, 403, 403, 404), (404,) * 6),
     ("GET", "/api/users", "/api/users", None): ((403,) * 5 + (200,), (403,) * 5 + (200,)),
     ("POST", "/api/users", "/api/users", "new-user"): ((403,) * 5 + (200,), (403,) * 5 + (200,)),
     ("POST", "/api/users/{name}/disable", "/api/users/{victim}/disable", ()): ((403,) * 5 + (200,), (403,) * 5 + (200,)),
@@ -96,6 +97,12 @@ MATRIX = {
         ((403, 409, 409, 403, 403, 404), (404,) * 6),
     ("POST", "/cases/{case}/reports-new", f"{P}/reports-new", (("edition", "prosecution"), ("format", "html"))):
         ((403, 303, 403, 403, 403, 404), (404,) * 6),
+    ("GET", "/cases/{case}/links", f"{P}/links", None): ((403, 200, 200, 403, 403, 404), (404,) * 6),
+    # 409: the demo case has no link to ask about; 404: no such request about this case
+    ("POST", "/cases/{case}/links/requests", f"{P}/links/requests", (("other", "999999"), ("purpose", "x"))):
+        ((403, 409, 409, 403, 403, 404), (404,) * 6),
+    ("POST", "/cases/{case}/links/requests/{request_id}/{decision}", f"{P}/links/requests/999999/approve", ()):
+        ((403, 403, 404, 403, 403, 404), (404,) * 6),
     ("GET", "/admin/users", "/admin/users", None): ((403,) * 5 + (200,), (403,) * 5 + (200,)),
     ("POST", "/admin/users", "/admin/users", "new-user"): ((403,) * 5 + (303,), (403,) * 5 + (303,)),
     ("POST", "/admin/users/{name}/disable", "/admin/users/{victim}/disable", ()): ((403,) * 5 + (303,), (403,) * 5 + (303,)),
