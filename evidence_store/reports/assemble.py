@@ -22,7 +22,7 @@ from evidence_store.models import (CarvedObjectRow, CarveRangeRow, Case, Custody
 from evidence_store.reports.deviations import LIMITATIONS, deviations
 from evidence_store.stages.registry import STAGES
 from evidence_store.reports.model import (CasePart, CategoryCount, Counts, CustodyPart, ExhibitPart, FindingGroup,
-                                          KnowledgePart, LabPart, MethodPart, Rehash, ReportContent, Seal, StagePart,
+                                          KnowledgePart, LabPart, LinkEvidencePart, LinkPart, MethodPart, Rehash, ReportContent, Seal, StagePart,
                                           TimeAnomaly, Transfer, VolumePart)
 
 TIME_ANOMALIES_LISTED = 100       # NTFS $SI/$FN disagreements listed per exhibit (all are counted)
@@ -259,4 +259,27 @@ def custody_parts(session: Session, case_name: str, exhibits: Sequence[Exhibit])
         viewers = Counter(f"{e.actor} ({e.actor_role})" for e in events if e.action == "view")
         parts.append(CustodyPart(exhibit.number, len(events), tuple(sorted(Counter(e.action for e in events).items())),
                                  transfers, tuple(sorted(viewers.items()))))
+    return tuple(parts)
+
+
+LINK_EVIDENCE_LISTED = 10
+
+
+def link_parts(session: Session, case: Case, exhibits: Sequence[Exhibit]) -> tuple[LinkPart, ...]:
+    """Links of the case to other cases through the reported exhibits, redacted (need to know): a report
+    leaves the unit, so it names another case only by reference and contact."""
+    from evidence_store.links.access import reference
+    from evidence_store.links.correlate import links_of
+
+    numbers = {e.number for e in exhibits}
+    parts = []
+    for link in links_of(session, case.id):
+        evidence = [e for e in link.evidence if e.here.exhibit in numbers]
+        if not evidence:
+            continue
+        counts = tuple((t, n) for t, n in link.counts.items() if n)
+        listed = tuple(LinkEvidencePart(e.kind, e.value, e.weight, e.distance, e.cases_with_value, e.here.exhibit,
+                                        e.here.location, e.here.offset) for e in evidence[:LINK_EVIDENCE_LISTED])
+        parts.append(LinkPart(reference(link.other_case_id), link.contact, link.weight, counts, listed,
+                              len(evidence) - len(listed)))
     return tuple(parts)

@@ -231,6 +231,31 @@ class ThumbnailPart:
 
 
 @dataclass(frozen=True)
+class LinkEvidencePart:
+    kind: str
+    value: str
+    weight: float
+    distance: int | None
+    cases_with_value: int
+    exhibit: str
+    location: str
+    offset: int | None
+
+
+@dataclass(frozen=True)
+class LinkPart:
+    """A link to another case as need to know allows in a report: its reference, contact, weight and
+    this case's side of the evidence, never the other case's name, paths or content."""
+
+    reference: str
+    contact: str | None
+    weight: float
+    counts: tuple[tuple[str, int], ...]
+    evidence: tuple[LinkEvidencePart, ...]
+    more: int
+
+
+@dataclass(frozen=True)
 class ReportContent:
     report_id: str
     edition: str
@@ -250,6 +275,7 @@ class ReportContent:
     custody: tuple[CustodyPart, ...] = ()
     thumbnails: tuple[ThumbnailPart, ...] = ()
     withheld_thumbnails: int = 0
+    links: tuple[LinkPart, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     STATED = ("report_id", "edition", "lab", "case", "exhibits", "method", "groups", "categories", "deviations",

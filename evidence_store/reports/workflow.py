@@ -25,7 +25,8 @@ from evidence_store.lab import settings
 from evidence_store.listings.findings import finding_rows
 from evidence_store.models import Case, Exhibit, ProcessingRun, Report, ReportEdition, ReportFormat, ReportState, utcnow
 from evidence_store.reports import render
-from evidence_store.reports.assemble import assemble, custody_parts
+from evidence_store.reports.assemble import assemble, custody_parts, link_parts
+from evidence_store.reports.model import to_json
 from evidence_store.reports.attachments import write_findings
 from evidence_store.store import StoreError, get_case, get_exhibit
 
@@ -285,7 +286,7 @@ def _render(db: Database, state: dict, actor: tuple[str, str]) -> Rendered:
         findings = write_findings(reader, case.id, ids, Path(tmp))
         content = assemble(reader, case, scope, report_id=state["report_id"], edition=state["edition"],
                            findings=findings.count, findings_sha256=findings.sha256, incomplete=state["incomplete"])
-        extra = {"custody": custody_parts(reader, case.name, scope)}
+        extra = {"custody": custody_parts(reader, case.name, scope), "links": link_parts(reader, case, scope)}
         if state["edition"] == ReportEdition.DISCLOSURE.value:
             pictures, withheld = thumbnails(db, reader, case.name, ids, f"{state['report_id']} ({workflow.state})",
                                             actor)
@@ -341,7 +342,7 @@ def _report_json(state: dict, workflow: render.Workflow, content) -> dict:
             "issued_at": render._when(workflow.issued_at), "amends": workflow.amends,
             "content_sha256": content.digest(), "findings": content.findings,
             "findings_sha256": content.findings_sha256, "ledger_head": workflow.ledger_head,
-            "stated": content.stated()}
+            "stated": content.stated(), "links": to_json(content.links)}
 
 
 def _sha256(path: Path) -> str:

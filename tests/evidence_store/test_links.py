@@ -175,3 +175,24 @@ def test_bad_requests_are_refused_clearly(linked):
                                            "--user", "dave", code=3)
     assert "no user 'nobody'" in cli("links", "--case", "OP-A", "--user", "nobody", code=3)
     assert "give a .graphml or .gexf file" in cli("links", "--case", "OP-A", "--graph", "x.png", code=2)
+
+
+def test_the_report_lists_links_by_reference_only(linked, tmp_path):
+    """Section 9 of the case report: the other case by reference and contact, this case's side of the evidence,
+    nothing of the other case (a report leaves the unit); the same in report.json."""
+    cli, _, _, _ = linked
+    declaration = tmp_path / "declaration.txt"
+    declaration.write_text("I declare this report true.\n")
+    cli("lab", "configure", "--name", "Links Lab", "--address", "1 Road", "--declaration-file", str(declaration))
+    out = tmp_path / "r.html"
+    cli("report", "create", "--case", "OP-A", "--examiner", "E", "--format", "html", "-o", str(out))
+    html = out.read_text()
+    section = html.split("9. Links to other cases")[1].split("10. Chain of custody")[0]
+    assert "case #2" in section and "unit 1, duty desk ext. 471" in section
+    assert "/tmp/payload.bin" in section and "courier.k@mail-drop.net" in section
+    assert "OP-B" not in html and "/recovered/p.bin" not in html and "/mail/inbox.eml" not in html
+    data = json.loads(html.split('id="report-data">')[1].split("</script>")[0])
+    assert [link["reference"] for link in data["links"]] == ["case #2"]
+    control = tmp_path / "c.html"
+    cli("report", "create", "--case", "CTRL-2", "--examiner", "E", "--format", "html", "-o", str(control))
+    assert "None: no other case in the database shares" in control.read_text()
