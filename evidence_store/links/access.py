@@ -45,28 +45,35 @@ def _events(session: Session, action: str, cases: tuple[Case, Case], actor: tupl
 def visible_links(db: Database, case_name: str, principal: Principal | None, settings: Settings = Settings(),
                   purpose: str = "cross-case links") -> list[Link]:
     """The links of ``case_name`` as ``principal`` may see them (None: nobody in particular, so every other
-    case redacted — used for reports). Reveals to non-members by approved request are recorded."""
-    with db.session() as session:
+    case redacted — used for reports). Reveals to non-members by approved request are recorded.
+
+    Correlation reads a snapshot (no write lock while it runs); only the reveal events are written."""
+    shown, revealed = [], []
+    with db.reading() as session:
         case = get_case(session, case_name)
         if principal is not None and not is_member(session, principal.id, case.id):
             raise StoreError(f"no case {case_name!r}")
-        shown = []
-        now = datetime.now(timezone.utc).isoformat()
         for link in links_of(session, case.id, settings):
             if principal is None:
                 shown.append(redacted(link))
             elif is_member(session, principal.id, link.other_case_id):
                 shown.append(link)
             elif granted(session, principal.id, case.id, link.other_case_id):
-                other = session.get(Case, link.other_case_id)
-                _events(session, "link-revealed", (case, other), principal.actor, purpose,
-                        f"link-revealed:{case.id}:{other.id}:{principal.name}:{now}",
-                        {"cases": [case.name, other.name], "user": principal.name, "weight": link.weight,
-                         "evidence": len(link.evidence), "types": list(link.types)})
                 shown.append(link)
+                revealed.append(link)
             else:
                 shown.append(redacted(link))
-        return shown
+    if revealed:
+        now = datetime.now(timezone.utc).isoformat()
+        with db.session() as session:
+            here = get_case(session, case_name)
+            for link in revealed:
+                other = session.get(Case, link.other_case_id)
+                _events(session, "link-revealed", (here, other), principal.actor, purpose,
+                        f"link-revealed:{here.id}:{other.id}:{principal.name}:{now}",
+                        {"cases": [here.name, other.name], "user": principal.name, "weight": link.weight,
+                         "evidence": len(link.evidence), "types": list(link.types)})
+    return shown
 
 
 def _linked(session: Session, case_id: int, other_case_id: int) -> bool:

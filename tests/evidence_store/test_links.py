@@ -13,18 +13,26 @@ from sqlalchemy import select
 from tests.link_cases import PASSWORD
 
 
-@pytest.fixture(scope="module")
-def linked(tmp_path_factory):
-    """Five processed cases in one SQLite database (built once for the module)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def linked(request, tmp_path_factory):
+    """Five processed cases in one database on each back end (built once per back end)."""
+    from tests.conftest import _new_pg_database
     from tests.link_cases import build_linked_cases
 
     tmp = tmp_path_factory.mktemp("links")
     patch = pytest.MonkeyPatch()
     patch.setenv("FORENSICS_KEY_DIR", str(tmp / "keys"))
-    url = f"sqlite:///{tmp / 'cases.db'}"
+    drop = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp / 'cases.db'}"
+    else:
+        url, drop = _new_pg_database(request.getfixturevalue("postgres_admin_url"))
+        patch.setenv("FORENSICS_DATA_DIR", str(tmp / "data"))
     cli, material = build_linked_cases(tmp, url)
     yield cli, url, material, tmp
     patch.undo()
+    if drop:
+        drop()
 
 
 def _links(cli, case, *extra):
