@@ -306,9 +306,12 @@ def indicator_rows(session: Session, sha256: str, found) -> None:
 
     from forensics.indicators import value_key
 
+    unique = {}
+    for i in found:     # a text-layer offset may equal a byte offset of the same value: keep one row per key
+        unique.setdefault((i.kind, i.value, i.offset), i)
     rows = [dict(sha256=sha256, kind=i.kind, value=i.value, value_key=value_key(i.kind, i.value),
                  offset=i.offset, length=i.length, context=i.context, encoding=i.encoding, extractor=i.extractor)
-            for i in found]
+            for i in unique.values()]
     for start in range(0, len(rows), 500):
         upsert(session, ContentIndicator, rows[start:start + 500], keys=["sha256", "kind", "value_key", "offset"])
 

@@ -147,10 +147,27 @@ class Examiner:
 
             if body.path is None:
                 found = tuple(extract(body.data()))
+                found += self._text_layer(body.data(), digests.mime, problems)
             else:
                 problems.append(f"indicators: {digests.size:,} bytes are more than the {self.memory_cap:,} held in "
                                 "memory; not searched for identifiers")
         return Examined(digests, tlsh, pdq, tuple(outcomes), tuple(problems), True, found)
+
+
+    @staticmethod
+    def _text_layer(data: bytes, mime: str, problems: list[str]) -> tuple:
+        """Identifiers in a document's text layer (forensics.indicators.documents), where cheap."""
+        from forensics.indicators.documents import TEXT_MIMES, TextLayerError, text_layer
+        from forensics.indicators.extract import extract_text
+
+        if mime not in TEXT_MIMES:
+            return ()
+        try:
+            text = text_layer(data, mime)
+        except TextLayerError as exc:
+            problems.append(f"indicators: {exc}")
+            return ()
+        return tuple(extract_text(text, "pdf-text")) if text else ()
 
 
 class _Body:

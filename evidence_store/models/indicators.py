@@ -20,7 +20,7 @@ class ContentIndicator(Base):
     offset: Mapped[bigint]                                      # byte offset in the content
     length: Mapped[int]
     context: Mapped[str] = mapped_column(Text)
-    encoding: Mapped[str] = mapped_column(String(10))           # ascii | utf-16le
+    encoding: Mapped[str] = mapped_column(String(10))           # ascii | utf-16le | pdf-text (offset: in the text layer)
     extractor: Mapped[str] = mapped_column(String(40))          # "wallet/1"
 
 

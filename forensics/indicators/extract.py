@@ -36,3 +36,20 @@ def extract(data: bytes, kinds: Iterable[str] | None = None,
                     found[key] = Indicator(kind, value, start * width, (end - start) * width, context,
                                            extractor.label, encoding)
     return sorted(found.values(), key=lambda i: (i.offset, i.kind, i.value))
+
+
+def extract_text(text: str, encoding: str, kinds: Iterable[str] | None = None,
+                 extractors: Iterable[Extractor] = EXTRACTORS) -> list[Indicator]:
+    """Indicators in text that is not the content's bytes (a document's text layer): offsets are
+    character offsets in ``text``, labelled with ``encoding`` (e.g. ``pdf-text``)."""
+    wanted = set(kinds) if kinds else None
+    found: dict[tuple[str, str, int], Indicator] = {}
+    for extractor in extractors:
+        if (wanted is not None and not wanted.intersection(extractor.kinds)) or not extractor.worth(text):
+            continue
+        for kind, value, start, end in extractor.function(text):
+            if (wanted is None or kind in wanted) and (kind, value, start) not in found:
+                found[(kind, value, start)] = Indicator(kind, value, start, end - start,
+                                                        _printable(text[max(0, start - CONTEXT):end + CONTEXT]),
+                                                        extractor.label, encoding)
+    return sorted(found.values(), key=lambda i: (i.offset, i.kind, i.value))

@@ -165,3 +165,50 @@ def test_the_file_system_gives_its_serial_user_names_and_sids(tmp_path, monkeypa
                      ("user", "alice", "/Users/alice", "4 path(s)"),       # the directory, Desktop, 2 files
                      ("sid", sid, f"/RECYCLER/{sid}", "2 path(s)")}
     assert len(cli("indicators", "--case", "C", "--kind", "sid").splitlines()) == 1
+
+
+def _pdf_with_text(text: str) -> bytes:
+    """A one-page PDF whose only text is in a Flate-compressed content stream (as almost every PDF)."""
+    import io
+    import zlib
+
+    import pikepdf
+    from pikepdf import Dictionary, Name
+
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica))
+    page = pdf.add_blank_page(page_size=(612, 792))
+    page.Resources = Dictionary(Font=Dictionary(F1=font))
+    stream = pikepdf.Stream(pdf, zlib.compress(f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()))
+    stream.Filter = Name.FlateDecode
+    page.Contents = pdf.make_indirect(stream)
+    out = io.BytesIO()
+    pdf.save(out, compress_streams=False)
+    return out.getvalue()
+
+
+def test_a_pdf_text_layer_is_searched(tmp_path, monkeypatch):
+    """Identifiers inside a PDF's compressed text are found through its text layer (pdftotext), marked
+    pdf-text with the offset in that text; the bytes alone show nothing."""
+    import json
+
+    from forensics.indicators.documents import text_layer
+    from forensics.sample import build_fat_image
+    from tests.conftest import cli_for, require_tools
+
+    require_tools("pdftotext", "mkfs.vfat", "mcopy")
+    pdf = _pdf_with_text("wire to Dealer@Example.org or 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa today")
+    assert b"Dealer" not in pdf and [i for i in extract(pdf) if i.kind in ("email", "bitcoin")] == []
+    assert "Dealer@Example.org" in text_layer(pdf, "application/pdf")
+    assert text_layer(b"plain text", "text/plain") is None
+    image = build_fat_image(tmp_path / "p.img", {"docs/invoice.pdf": pdf}, size_mib=16)
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
+    cli = cli_for(f"sqlite:///{tmp_path / 'c.db'}")
+    cli("case", "create", "C")
+    cli("evidence", "add", str(image), "--case", "C", "--exhibit", "E", "--examiner", "t")
+    cli("process", "--case", "C", "--exhibit", "E", "--no-carve", "--indicators")
+    rows = [json.loads(line) for line in cli("indicators", "--case", "C", "--json", "--kind", "email",
+                                             "--kind", "bitcoin").splitlines()]
+    assert {(r["path"], r["kind"], r["value"], r["encoding"]) for r in rows} == {
+        ("/docs/invoice.pdf", "email", "dealer@example.org", "pdf-text"),
+        ("/docs/invoice.pdf", "bitcoin", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "pdf-text")}
