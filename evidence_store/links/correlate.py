@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from evidence_store.links.index import CONTENT_KINDS
@@ -39,6 +39,7 @@ COMMON_FROM = 4              # from this many cases on, a value in more than hal
 TLSH_MAX = 40                # the TLSH paper's cut-off at 0.07 % false positives
 PDQ_RADIUS = 31
 TYPES = ("content", "pdq", "tlsh", "indicator")
+NEAR = ("pdq", "tlsh")       # compared by distance, not joined on equal values
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,9 @@ def _base(kind: str, size: int | None) -> float:
 
 
 def cases_with_values(session: Session) -> int:
-    return session.scalar(select(func.count(func.distinct(LinkValue.case_id)))) or 0
+    """N in the rarity formula: cases with any link value (one index probe per case, not a table scan)."""
+    return session.scalar(select(func.count()).select_from(Case).where(
+        exists().where(LinkValue.case_id == Case.id))) or 0
 
 
 def _known_good(session: Session, sha256s: set[str]) -> set[str]:
@@ -145,10 +148,12 @@ def _side(row, prefix: str = "") -> Side:
 
 def _exact(session: Session, case_id: int, total: int) -> list[tuple[int, Evidence]]:
     """Equal content and equal identifiers: one indexed self-join of link_values on value_key."""
+    # joined on value_key alone (it names the kind, except that a content's pdq/tlsh rows share its SHA-256,
+    # which both sides exclude): an equality on kind too lets SQLite's planner pick the (kind, case_id) index
     mine = aliased(LinkValue)
     df = select(LinkValue.kind, LinkValue.value_key, func.count(func.distinct(LinkValue.case_id)).label("n")) \
-        .join(mine, (mine.value_key == LinkValue.value_key) & (mine.kind == LinkValue.kind)) \
-        .where(mine.case_id == case_id, mine.kind.not_in(("pdq", "tlsh"))) \
+        .join(mine, mine.value_key == LinkValue.value_key) \
+        .where(mine.case_id == case_id, mine.kind.not_in(NEAR), LinkValue.kind.not_in(NEAR)) \
         .group_by(LinkValue.kind, LinkValue.value_key) \
         .having(func.count(func.distinct(LinkValue.case_id)) > 1)
     shared = {(kind, key): n for kind, key, n in session.execute(df)}
@@ -171,11 +176,10 @@ def _exact(session: Session, case_id: int, total: int) -> list[tuple[int, Eviden
                                                there.occurrences, there.restricted)),
             there_case.name.label("b_case"), there_exhibit.number.label("b_exhibit"),
         ).join(here_exhibit, here_exhibit.id == LinkValue.exhibit_id).join(here_case, here_case.id == LinkValue.case_id) \
-            .join(there, (there.value_key == LinkValue.value_key) & (there.kind == LinkValue.kind)
-                  & (there.case_id != LinkValue.case_id)) \
+            .join(there, (there.value_key == LinkValue.value_key) & (there.case_id != LinkValue.case_id)) \
             .join(there_exhibit, there_exhibit.id == there.exhibit_id).join(there_case, there_case.id == there.case_id) \
             .where(LinkValue.case_id == case_id, LinkValue.value_key.in_(keys[start:start + 900]),
-                   LinkValue.kind.not_in(("pdq", "tlsh"))) \
+                   LinkValue.kind.not_in(NEAR), there.kind.not_in(NEAR)) \
             .order_by(LinkValue.exhibit_id, LinkValue.id, there.exhibit_id, there.id)
         for row in session.execute(query):
             n = shared.get((row.kind, row.value_key))
@@ -229,31 +233,66 @@ def _pdq_pairs(radius: int):
     return pairs
 
 
-def tlsh_length(digest: str) -> int:
-    """TLSH's length quartile (header byte 2, nibbles swapped in the hex form; "T1" prefix skipped)."""
+def tlsh_header(digest: str) -> tuple[int, int, int]:
+    """TLSH's length quartile and its two quartile ratios (header bytes 2 and 3 after "T1"; the length
+    byte's nibbles are swapped in the hex form)."""
     body = digest[2:] if digest.startswith("T1") else digest
-    byte = int(body[2:4], 16)
-    return ((byte & 0x0F) << 4) | (byte >> 4)
+    length, ratios = int(body[2:4], 16), int(body[4:6], 16)
+    return ((length & 0x0F) << 4) | (length >> 4), ratios >> 4, ratios & 0x0F
+
+
+def _pair_table():
+    """Distance between two body bytes: four 2-bit codes, |x - y| each, 6 where it is 3 (TLSH's h_distance)."""
+    import numpy as np
+
+    a, b = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    total = np.zeros((256, 256), dtype=np.int32)
+    for shift in (0, 2, 4, 6):
+        d = np.abs(((a >> shift) & 3) - ((b >> shift) & 3))
+        total += np.where(d == 3, 6, d)
+    return total
+
+
+def tlsh_matrix(digests: list[str]):
+    """Digests as an (N, 35) uint8 array: checksum, length, ratios, 32 body bytes (hex order kept)."""
+    import numpy as np
+
+    raw = [bytes.fromhex(d[2:] if d.startswith("T1") else d) for d in digests]
+    matrix = np.frombuffer(b"".join(raw), dtype=np.uint8).reshape(len(raw), 35).astype(np.int32)
+    swapped = ((matrix[:, 1] & 0x0F) << 4) | (matrix[:, 1] >> 4)
+    return np.column_stack([matrix[:, 0], swapped, matrix[:, 2] >> 4, matrix[:, 2] & 0x0F, matrix[:, 3:]])
+
+
+def tlsh_distances(query, others, table):
+    """tlsh.diff (length term included) of one digest row against every row, vectorised (numpy)."""
+    import numpy as np
+
+    def circular(a, b, size):
+        d = np.abs(a - b)
+        return np.minimum(d, size - d)
+
+    dl = circular(others[:, 1], query[1], 256)
+    total = np.where(dl <= 1, dl, dl * 12)
+    for column in (2, 3):
+        dq = circular(others[:, column], query[column], 16)
+        total = total + np.where(dq <= 1, dq, (dq - 1) * 12)
+    total = total + (others[:, 0] != query[0])
+    return total + table[query[4:][None, :], others[:, 4:]].sum(axis=1)
 
 
 def _tlsh_pairs(limit: int):
-    """Only digests whose length term can stay within ``limit`` are compared: TLSH adds |dL| for
-    |dL| <= 1 and 12*|dL| beyond (circular over 256), so |dL| <= limit // 12 (at least 1)."""
-    span = max(1, limit // 12)
-
+    """Every pair within ``limit``: the exact TLSH distance, one vectorised pass per digest of this case."""
     def pairs(mine, others):
-        import tlsh
+        import numpy as np
 
-        buckets: dict[int, list] = defaultdict(list)
-        for row in others:
-            buckets[tlsh_length(row.value)].append(row)
-        for a in mine:
-            length = tlsh_length(a.value)
-            for delta in range(-span, span + 1):
-                for b in buckets.get((length + delta) % 256, ()):
-                    d = tlsh.diff(a.value, b.value)
-                    if d <= limit:
-                        yield a, b, d
+        if not others:
+            return
+        table = _pair_table()
+        matrix = tlsh_matrix([row.value for row in others])
+        for a, query in zip(mine, tlsh_matrix([row.value for row in mine])):
+            distances = tlsh_distances(query, matrix, table)
+            for index in np.flatnonzero(distances <= limit).tolist():
+                yield a, others[index], int(distances[index])
     return pairs
 
 

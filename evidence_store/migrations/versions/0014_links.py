@@ -40,6 +40,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_link_values_exhibit_id'), ['exhibit_id'], unique=False)
         batch_op.create_index('ix_link_values_value_key_case_id', ['value_key', 'case_id'], unique=False)
         batch_op.create_index('ix_link_values_case_id_kind', ['case_id', 'kind'], unique=False)
+        batch_op.create_index('ix_link_values_kind_case_id', ['kind', 'case_id'], unique=False)
     op.create_table(
         'link_access',
         sa.Column('id', sa.Integer(), nullable=False),
