@@ -52,7 +52,8 @@ def build_cases(work: Path, url: str, filler: int, filler_size: int) -> dict:
     for number, name in enumerate((*OPERATIONS, *CONTROLS)):
         run(url, "case", "create", name, "--contact", f"unit {number}, duty desk")
         size = sum(map(len, material.files[name].values()))
-        image = build_fat_image(work / f"{name}.img", material.files[name], size_mib=max(16, size * 2 // MB + 8))
+        image = build_fat_image(work / f"{name}.img", material.files[name], size_mib=max(16, size * 2 // MB + 8),
+                                volume_id=material.volume_ids[name])
         run(url, "evidence", "add", str(image), "--case", name, "--exhibit", "1", "--examiner", "bench")
         started = time.perf_counter()
         run(url, "process", "--case", name, "--exhibit", "1", "--no-carve", "--no-expand", "--indicators")

@@ -16,6 +16,7 @@ from evidence_store.db import Database
 from evidence_store.pipeline import Progress
 
 CASE, EXHIBIT = "DEMO-001", "EX-1"
+LINKED_CASE = "DEMO-002"                 # another unit's case that shares content with DEMO-001
 EXAMINER, REVIEWER = "A. Examiner (demo)", "R. Reviewer (demo)"
 DECLARATION = (
     "I, the examiner named below, declare that this report is true to the best of my knowledge and belief; that it "
@@ -36,6 +37,7 @@ class DemoResult:
     report_sha256: str
     verified: bool
     findings: dict[str, int]
+    links: tuple = ()                    # DEMO-001's links to other cases, as a report shows them (need to know)
 
 
 def run_demo(db: Database, workdir: Path, progress: Progress, say: Callable[[str], None]) -> DemoResult:
@@ -58,6 +60,10 @@ def run_demo(db: Database, workdir: Path, progress: Progress, say: Callable[[str
                 seals=("S-DEMO-0001",), condition="sealed bag, seal intact, no damage")
     _, exhibit_id = lookup_exhibit(db, CASE, EXHIBIT)
     summary = process_exhibit(db, exhibit_id, progress=progress)
+    _linked_case(db, workdir, say)
+    from evidence_store.links.access import visible_links
+
+    links = tuple(visible_links(db, CASE, None))
     reports, _anchor = verify(db, CASE)
     ledger_ok = all(r.ok for r in reports)
     ledger_detail = "; ".join(f"{r.chain}: {r.events} events, last signed at {r.last_checkpoint_seq}" for r in reports)
@@ -70,7 +76,7 @@ def run_demo(db: Database, workdir: Path, progress: Progress, say: Callable[[str
         if row["outcome"] == "match":
             findings[row["matcher"]] = findings.get(row["matcher"], 0) + 1
     return DemoResult(image, summary, ledger_ok, ledger_detail, issued.report_id, issued.path, issued.sha256,
-                      checked.ok, findings)
+                      checked.ok, findings, links)
 
 
 def _image(workdir: Path, say: Callable[[str], None]) -> Path:
@@ -88,6 +94,30 @@ def _image(workdir: Path, say: Callable[[str], None]) -> Path:
     say(f"built sample image {built.path} ({built.size:,} bytes, {len(built.partitions)} partitions, "
         f"{len(built.files)} planted files)")
     return path
+
+
+def _linked_case(db: Database, workdir: Path, say: Callable[[str], None]) -> None:
+    """Another unit's case, processed, so that DEMO-001 has a link to show (and its report a section 9)."""
+    from evidence_store.intake import add_exhibit, create_case, lookup_exhibit
+    from evidence_store.models import Exhibit
+    from evidence_store.pipeline import process_exhibit
+    from evidence_store.stages.options import StageOptions
+    from forensics.demo_material import linked_case_files
+    from forensics.sample import build_fat_image
+
+    path = workdir / "second-disk.raw"
+    if not path.exists():
+        build_fat_image(path, linked_case_files(), size_mib=16, volume_id="5EC0D002")
+        path.chmod(0o444)
+        say(f"built a second sample disk {path} for case {LINKED_CASE} (another unit's)")
+    create_case(db, LINKED_CASE, "Second sample case (another unit)", "B. Examiner (demo)",
+                contact="Unit B duty desk, unit-b@example.org")
+    add_exhibit(db, LINKED_CASE, EXHIBIT, str(path), "B. Examiner (demo)", description="USB stick (16 MiB, FAT)")
+    _, exhibit_id = lookup_exhibit(db, LINKED_CASE, EXHIBIT)
+    with db.session() as session:
+        done = session.get(Exhibit, exhibit_id).status == "complete"
+    if not done:
+        process_exhibit(db, exhibit_id, options=StageOptions(carve=False))
 
 
 def _lab(db: Database, say: Callable[[str], None]) -> None:

@@ -111,3 +111,17 @@ def reference_pdq_list() -> str:
 
     digest = pdq_digest(demo_material().reference_png)
     return f"{digest.hash_hex},Category A (demo stand-in)\n"
+
+
+def linked_case_files() -> dict[str, bytes]:
+    """A second, smaller seized disk for another unit's case: the same info-stealer under another name
+    (equal content) and the restricted picture re-encoded smaller (a PDQ near match), so the demo shows
+    a cross-case link (docs/links.md)."""
+    from PIL import Image
+
+    material = demo_material()
+    reference = Image.open(io.BytesIO(material.reference_png)).convert("RGB")
+    return {
+        "Users/k/Downloads/invoice_viewer.exe": material.files[material.stealer_path],
+        "Users/k/Pictures/sent/img_small.jpg": _jpeg(reference.resize((300, 225)), quality=60),
+    }

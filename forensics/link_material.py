@@ -32,6 +32,7 @@ class LinkMaterial:
     files: dict[str, dict[str, bytes]]    # case -> {path: bytes}
     planted: tuple[Planted, ...]
     known_good_md5: str                   # md5sum line of the OS file both OP-A and CTRL-1 hold
+    volume_ids: dict[str, str]            # case -> FAT volume ID (each its own: a shared serial would link)
 
 
 def bitcoin_address(seed: int) -> str:
@@ -100,4 +101,5 @@ def link_material(filler: int = 6, filler_size: int = 8192, seed: int = 13) -> L
         Planted(("OP-B", "OP-C"), "indicator", "email", "broker77@quickpost.org"),
         Planted(("OP-B", "OP-C"), "indicator", "bitcoin", wallet_bc),
     )
-    return LinkMaterial(cases, planted, f"{hashlib.md5(system).hexdigest()}  kernel_helper.dll\n")
+    volume_ids = {name: f"{0x5EC00000 + number:08X}" for number, name in enumerate(cases)}
+    return LinkMaterial(cases, planted, f"{hashlib.md5(system).hexdigest()}  kernel_helper.dll\n", volume_ids)

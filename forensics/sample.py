@@ -188,14 +188,15 @@ def _check_deletes(files: dict[str, bytes], delete: Sequence[str]) -> None:
 
 
 def _build_fat(dest: Path, files: dict[str, bytes], delete: Sequence[str], size_mib: int,
-               hidden_sectors: int = 0) -> str:
-    """FAT via mkfs.vfat + mtools; returns the MBR type (FAT32 from 40 MiB, else FAT16)."""
+               hidden_sectors: int = 0, volume_id: str | None = None) -> str:
+    """FAT via mkfs.vfat + mtools; returns the MBR type (FAT32 from 40 MiB, else FAT16).
+    ``--invariant`` fixes the volume ID at 1234-ABCD unless ``volume_id`` (8 hex digits) is given."""
     _check_deletes(files, delete)
     _blank(dest, size_mib * MIB)
     fat32 = size_mib >= 40
     bits, per_cluster = ("32", "1") if fat32 else ("16", "1" if size_mib <= 32 else "2")
-    _run("mkfs.vfat", "--invariant", "-n", "EVIDENCE", "-h", str(hidden_sectors),
-         "-F", bits, "-s", per_cluster, str(dest))
+    _run("mkfs.vfat", "--invariant", *(("-i", volume_id) if volume_id else ()), "-n", "EVIDENCE",
+         "-h", str(hidden_sectors), "-F", bits, "-s", per_cluster, str(dest))
     image = str(dest)
     dirs = sorted({"/".join(p.split("/")[:i]) for p in files for i in range(1, p.count("/") + 1)})
     if dirs:
@@ -255,9 +256,10 @@ def _build_ntfs(dest: Path, files: dict[str, bytes], size_mib: int, hidden_secto
 
 
 def build_fat_image(dest: Path, files: dict[str, bytes], *, delete: Sequence[str] = (),
-                    size_mib: int = 16) -> Path:
-    """Unpartitioned FAT file system image holding `files`, with `delete` removed afterwards."""
-    _build_fat(Path(dest), files, delete, size_mib)
+                    size_mib: int = 16, volume_id: str | None = None) -> Path:
+    """Unpartitioned FAT file system image holding `files`, with `delete` removed afterwards
+    (``volume_id``: 8 hex digits; default 1234ABCD, as every image built with --invariant)."""
+    _build_fat(Path(dest), files, delete, size_mib, volume_id=volume_id)
     return Path(dest)
 
 

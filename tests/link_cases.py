@@ -26,7 +26,8 @@ def build_linked_cases(tmp: Path, url: str, filler: int = 6):
     cli("hashset", "import", str(tmp / "good.md5"), "--name", "lab-os", "--kind", "known-good")
     for number, name in enumerate((*OPERATIONS, *CONTROLS)):
         cli("case", "create", name, "--contact", f"unit {number}, duty desk ext. 47{number}")
-        image = build_fat_image(tmp / f"{name}.img", material.files[name], size_mib=16)
+        image = build_fat_image(tmp / f"{name}.img", material.files[name], size_mib=16,
+                                volume_id=material.volume_ids[name])
         cli("evidence", "add", str(image), "--case", name, "--exhibit", "1", "--examiner", "t")
         cli("process", "--case", name, "--exhibit", "1", "--no-carve", "--indicators")
     db = Database(url)

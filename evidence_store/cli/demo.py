@@ -26,12 +26,17 @@ def demo(workdir: Path) -> None:
     except (StageFailed, StoreError) as exc:
         fail(f"case {CASE}: {exc}")
     print_summary(db, CASE, result.summary)
+    db_flag = f"--db {root.obj} " if root.obj else ""
     hits = ", ".join(f"{count} {matcher}" for matcher, count in sorted(result.findings.items())) or "none"
     out.print(f"  matches: {hits} (a YARA hit, a known-bad hash, a restricted PDQ near-match)", highlight=False)
+    for link in result.links:
+        counts = ", ".join(f"{n} {t}" for t, n in link.counts.items() if n)
+        out.print(f"  linked case: case #{link.other_case_id} (contact {link.contact}), weight {link.weight:.3f}: "
+                  f"{counts} (forensics {db_flag}links --case {CASE}; report section 9)", highlight=False,
+                  soft_wrap=True)
     out.print(f"  custody ledger: {'verified' if result.ledger_ok else 'FAILED VERIFICATION'} ({result.ledger_detail})",
               highlight=False)
     out.print(f"  report {result.report_id}: issued, {'verified' if result.verified else 'NOT VERIFIED'} against "
               f"the ledger\n  report file: {result.report_path}", highlight=False, soft_wrap=True)
-    db_flag = f"--db {root.obj} " if root.obj else ""
     out.print(f"  next: forensics {db_flag}findings --case {CASE} --exhibit {EXHIBIT}; "
               f"forensics {db_flag}report verify {result.report_path}", highlight=False, soft_wrap=True)

@@ -48,8 +48,13 @@ def test_a_finding_deleted_from_the_database_fails_naming_it(demo_case):
 
     db, result, _ = demo_case
     table = Finding.__table__
+    from evidence_store.demo import CASE, EXHIBIT
+    from evidence_store.intake import lookup_exhibit
+
+    _, exhibit_id = lookup_exhibit(db, CASE, EXHIBIT)          # the demo has a second case; this report is DEMO-001's
     with db.session() as session:
-        row = session.execute(select(table).order_by(table.c.id.desc()).limit(1)).mappings().one()
+        row = session.execute(select(table).where(table.c.exhibit_id == exhibit_id).order_by(table.c.id.desc())
+                              .limit(1)).mappings().one()
         session.execute(table.delete().where(table.c.id == row["id"]))
     try:
         checked = _verify(db, Path(result.report_path))
