@@ -18,21 +18,29 @@ from forensics.indicators import checks
 Found = Iterator[tuple[str, str, int, int]]
 
 
-@lru_cache(maxsize=1)
-def _psl():
+@lru_cache(maxsize=2)
+def _psl(only_icann: bool = False):
     from publicsuffixlist import PublicSuffixList
 
-    return PublicSuffixList(accept_unknown=False)       # an unlisted TLD is not a domain anyone registered
+    # an unlisted TLD is not a domain anyone registered
+    return PublicSuffixList(accept_unknown=False, only_icann=only_icann)
+
+
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+")
 
 
 def registrable(host: str) -> str | None:
-    """The registrable domain (public suffix + one label: bbc.co.uk), None for unknown suffixes."""
+    """The registrable domain (public suffix + one label: bbc.co.uk; alice.github.io), None for unknown
+    suffixes and for names that are no host name. A name the PSL's private section lists as a suffix
+    itself (iki.fi, github.io) is registrable in ICANN terms, and is what is returned then."""
     host = host.lower().rstrip(".")
-    return _psl().privatesuffix(host) if "." in host else None
+    if not _HOST.fullmatch(host):
+        return None
+    return _psl().privatesuffix(host) or _psl(only_icann=True).privatesuffix(host)
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])")
-_URL = re.compile(r"\b(?:https?|ftp)://[^\s\"'<>()\[\]{}\\^`|\x00-\x1f\x7f-\xff]{3,2000}", re.I)
+_URL = re.compile(r"(?:https?|ftp)://[^\s\"'<>()\[\]{}\\^`|\x00-\x1f\x7f-\xff]{3,2000}", re.I)
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IPV6 = re.compile(r"(?<![:0-9A-Za-z])(?:[0-9A-Fa-f]{1,4}:|:){2,7}(?::|[0-9A-Fa-f]{1,4})(?![:0-9A-Za-z])")
 _IPV4_HINT = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")
@@ -42,9 +50,16 @@ _BTC58 = re.compile(r"(?<![1-9A-Za-z])[13][1-9A-HJ-NP-Za-km-z]{25,34}(?![1-9A-Za
 _BECH = re.compile(r"(?<![0-9A-Za-z])(?:bc1|BC1|tb1|TB1)[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}(?![0-9A-Za-z])")
 _ETH = re.compile(r"(?<![0-9A-Za-z])0x[0-9a-fA-F]{40}(?![0-9A-Za-z])")
 _XMR = re.compile(r"(?<![1-9A-Za-z])[48][1-9A-HJ-NP-Za-km-z]{94}(?![1-9A-Za-z])")
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
-_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2(?:2[2-9][1-9]|[3-6]\d\d|7[01]\d|720)|3[47]|6011|65|64[4-9]|35(?:2[89]|[3-8]\d)"
-                          r"|3(?:0[0-5]|[68]))")
+_CARD = re.compile(r"(?<![\w/-])(?:\d[ -]?){12,18}\d(?![\w-])")    # not inside a word, hex string, path or id
+# issuer prefixes and the lengths each issues (ISO/IEC 7812 IINs as the networks publish them)
+_CARD_ISSUERS = (
+    (re.compile(r"4"), (13, 16, 19)),                                         # Visa
+    (re.compile(r"5[1-5]|2(?:2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)"), (16,)),  # Mastercard
+    (re.compile(r"3[47]"), (15,)),                                            # American Express
+    (re.compile(r"6011|64[4-9]|65"), (16, 17, 18, 19)),                       # Discover
+    (re.compile(r"35(?:2[89]|[3-8]\d)"), (16, 17, 18, 19)),                  # JCB
+    (re.compile(r"3(?:0[0-5]|[689])"), (14, 15, 16, 17, 18, 19)),             # Diners Club
+)
 
 
 def emails(text: str) -> Found:
@@ -150,7 +165,8 @@ def wallets(text: str) -> Found:
 def cards(text: str) -> Found:
     for match in _CARD.finditer(text):
         digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and _CARD_PREFIX.match(digits) and len(set(digits)) > 1 and checks.luhn(digits):
+        issued = any(prefix.match(digits) and len(digits) in lengths for prefix, lengths in _CARD_ISSUERS)
+        if issued and len(set(digits)) > 1 and checks.luhn(digits):
             yield "card", digits, match.start(), match.end()
 
 
@@ -172,9 +188,9 @@ class Extractor:
 
 
 EXTRACTORS: tuple[Extractor, ...] = (
-    Extractor("email", "1", ("email",), "e-mail addresses, lower-cased; the domain's suffix must be a public one",
+    Extractor("email", "2", ("email",), "e-mail addresses, lower-cased; the domain's suffix must be a public one",
               emails, re.compile("@")),
-    Extractor("url", "1", ("url", "domain"), "http/https/ftp URLs (scheme and host lower-cased) and their "
+    Extractor("url", "2", ("url", "domain"), "http/https/ftp URLs (scheme and host lower-cased) and their "
               "registrable domains (Public Suffix List)", urls, re.compile("://")),
     Extractor("ip", "2", ("ipv4", "ipv6"), "IPv4 and IPv6 addresses (parsed; IPv6 written compressed)", ips,
               re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:")),
@@ -183,7 +199,8 @@ EXTRACTORS: tuple[Extractor, ...] = (
     Extractor("wallet", "1", ("bitcoin", "ethereum", "monero"), "Bitcoin (Base58Check, bech32/bech32m), Ethereum "
               "(EIP-55 where mixed case), Monero (Keccak checksum) addresses; look-alikes fail the checksum", wallets,
               re.compile(r"[13][1-9A-HJ-NP-Za-km-z]{25}|(?:bc|tb|BC|TB)1|0x[0-9a-fA-F]{40}|[48][1-9A-HJ-NP-Za-km-z]{94}")),
-    Extractor("card", "1", ("card",), "payment card numbers: 13-19 digits, a known issuer prefix, Luhn", cards,
+    Extractor("card", "2", ("card",), "payment card numbers: an issuer's prefix and one of its lengths, Luhn; "
+              "not inside a word, hex string, path or dashed id", cards,
               re.compile(r"\d{4}[ -]?\d{4}[ -]?\d{4}")),
 )
 KINDS = tuple(kind for extractor in EXTRACTORS for kind in extractor.kinds)

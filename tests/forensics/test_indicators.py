@@ -62,8 +62,14 @@ def test_email_url_domain_ip_phone_are_normalised_and_located(monkeypatch):
                           ("phone", "+16502530000")}
     email = found[("email", "alice.smith@example.co.uk")]
     assert data[email.offset:email.offset + email.length] == b"Alice.Smith@Example.CO.UK"
-    assert "Alice.Smith@Example.CO.UK" in email.context and email.extractor == "email/1"
+    assert "Alice.Smith@Example.CO.UK" in email.context and email.extractor == "email/2"
     assert registrable("www.bbc.co.uk") == "bbc.co.uk" and registrable("localhost") is None
+    # a URL right after other text (an escaped tab in a Tcl script, "\\thttp://...") is still one
+    assert [i.value for i in extract(b'"\\t\\thttp://biz.yahoo.com/n/"') if i.kind == "url"] == ["http://biz.yahoo.com/n/"]
+    # a private-section suffix is a real mail domain; an ICANN suffix alone, or a non-host, is not
+    assert [i.value for i in extract(b"a@iki.fi b@co.uk c@x.github.io") if i.kind == "email"] == \
+        ["a@iki.fi", "c@x.github.io"]
+    assert registrable("user@example.com") is None and registrable("iki.fi") == "iki.fi"
     # two-group IPv6 forms turn up by chance in binary data (seen: "::8" linking two control cases)
     assert [i.value for i in extract(b"x ::8 y ::1 fe80::1 a::b 2001:db8::1 z") if i.kind == "ipv6"] == ["2001:db8::1"]
     national = b"ring 020 7946 0958 tonight"
@@ -212,3 +218,15 @@ def test_a_pdf_text_layer_is_searched(tmp_path, monkeypatch):
     assert {(r["path"], r["kind"], r["value"], r["encoding"]) for r in rows} == {
         ("/docs/invoice.pdf", "email", "dealer@example.org", "pdf-text"),
         ("/docs/invoice.pdf", "bitcoin", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "pdf-text")}
+
+
+def test_card_numbers_need_an_issuers_length_and_stand_alone():
+    """What bulk_extractor reported on /usr/share/doc (bench/indicators_compare.py) and is no card: digits inside
+    commit hashes, fuzzer test-case ids after a dash, a 13-digit number with a 16-digit-only issuer prefix."""
+    valid = b"visa 4539148803436467, amex 3782-822463-10005, mc 5105 1051 0510 5100."
+    assert [i.value for i in extract(valid) if i.kind == "card"] == ["4539148803436467", "378282246310005",
+                                                                      "5105105105105100"]
+    noise = (b"commit b2d60cbd6ebbcaa51291144701312578efd90ebd hb-shape-fuzzer-5158673602314240 | "
+             b"fonts/bb9473d2403488714043bcfb946c9f78b86ad627.ttf 2403488714043 3782822463100054 "
+             b"oss-fuzz.com/testcase-detail/5390364397928448.")
+    assert [i for i in extract(noise) if i.kind == "card"] == []
