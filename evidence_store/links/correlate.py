@@ -148,14 +148,15 @@ def _side(row, prefix: str = "") -> Side:
 
 def _exact(session: Session, case_id: int, total: int) -> list[tuple[int, Evidence]]:
     """Equal content and equal identifiers: one indexed self-join of link_values on value_key."""
-    # joined on value_key alone (it names the kind, except that a content's pdq/tlsh rows share its SHA-256,
-    # which both sides exclude): an equality on kind too lets SQLite's planner pick the (kind, case_id) index
+    # this case's values (a covering index) probe the (value_key, case_id) index for other cases' rows, so only
+    # shared values reach the GROUP BY. Joined on value_key alone (it names the kind, except that a content's
+    # pdq/tlsh rows share its SHA-256, which both sides exclude): an equality on kind too lets SQLite's planner
+    # pick the (kind, case_id) index.
     mine = aliased(LinkValue)
-    df = select(LinkValue.kind, LinkValue.value_key, func.count(func.distinct(LinkValue.case_id)).label("n")) \
-        .join(mine, mine.value_key == LinkValue.value_key) \
+    df = select(mine.kind, mine.value_key, (func.count(func.distinct(LinkValue.case_id)) + 1).label("n")) \
+        .join(LinkValue, (LinkValue.value_key == mine.value_key) & (LinkValue.case_id != mine.case_id)) \
         .where(mine.case_id == case_id, mine.kind.not_in(NEAR), LinkValue.kind.not_in(NEAR)) \
-        .group_by(LinkValue.kind, LinkValue.value_key) \
-        .having(func.count(func.distinct(LinkValue.case_id)) > 1)
+        .group_by(mine.kind, mine.value_key)
     shared = {(kind, key): n for kind, key, n in session.execute(df)}
     shared = {k: n for k, n in shared.items() if rarity(n, total) > 0}
     bad = _known_good(session, {key for kind, key in shared if kind == "sha256"})

@@ -22,7 +22,8 @@ class LinkValue(Base):
     __tablename__ = "link_values"
     __table_args__ = (UniqueConstraint("exhibit_id", "kind", "value_key"),
                       Index("ix_link_values_value_key_case_id", "value_key", "case_id"),
-                      Index("ix_link_values_case_id_kind", "case_id", "kind"),
+                      # covering for "this case's values": correlation reads it without touching the table
+                      Index("ix_link_values_case_id_kind_value_key", "case_id", "kind", "value_key"),
                       Index("ix_link_values_kind_case_id", "kind", "case_id"))      # every case's PDQ/TLSH
     id: Mapped[intpk]
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))

@@ -39,7 +39,7 @@ def upgrade() -> None:
     with op.batch_alter_table('link_values', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_link_values_exhibit_id'), ['exhibit_id'], unique=False)
         batch_op.create_index('ix_link_values_value_key_case_id', ['value_key', 'case_id'], unique=False)
-        batch_op.create_index('ix_link_values_case_id_kind', ['case_id', 'kind'], unique=False)
+        batch_op.create_index('ix_link_values_case_id_kind_value_key', ['case_id', 'kind', 'value_key'], unique=False)
         batch_op.create_index('ix_link_values_kind_case_id', ['kind', 'case_id'], unique=False)
     op.create_table(
         'link_access',
