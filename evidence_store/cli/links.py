@@ -137,21 +137,17 @@ def decide_command(request_id: int, approve: bool, reason: str, user: str | None
 @_user_option
 def requests(case_name: str, as_json: bool, user: str | None) -> None:
     """Requests about the case (incoming) and yours from it (outgoing), with their state."""
-    from evidence_store.accounts import is_member
     from evidence_store.cli import common as cli
-    from evidence_store.links.access import requests_for
-    from evidence_store.store import StoreError, get_case
+    from evidence_store.links.access import member_case, requests_for
+    from evidence_store.store import StoreError
 
     if not user:
         raise click.UsageError("give --user (or $FORENSICS_USER)")
     db = cli.database()
     try:
         principal = _principal(db, user)
-        with db.session() as session:
-            case = get_case(session, case_name)
-            if not is_member(session, principal.id, case.id):
-                raise StoreError(f"no case {case_name!r}")
-            rows = requests_for(session, principal, case.id)
+        with db.reading() as session:
+            rows = requests_for(session, principal, member_case(session, case_name, principal).id)
     except StoreError as exc:
         cli.fail(str(exc))
     for row in rows:

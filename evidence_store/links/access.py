@@ -4,7 +4,9 @@ A person sees the other case's side of a link (its name, exhibits, paths, values
 they are a member of that case, or when a reviewer who is a member of it approved their request for
 this pair of cases. Everyone else sees only that the link exists, its types and weight, and the
 owning case's contact. Every request, every decision and every reveal to a non-member is a custody
-event in *both* cases' chains, so each unit's auditor can say who learnt what about its case.
+event in *both* cases' chains, so each unit's auditor can say who learnt what about its case; each
+chain names its own case and the other one only by reference and contact (a chain is read by its
+case's members and exported out of the unit).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from evidence_store.custody.ledger import Event, append
 from evidence_store.db import Database
 from evidence_store.links.correlate import Link, Settings, links_of, redacted
 from evidence_store.models import AccessState, Case, LinkAccess, Role, User
-from evidence_store.store import StoreError, get_case
+from evidence_store.store import StoreError
 
 DECIDERS = frozenset({Role.REVIEWER})
 
@@ -26,6 +28,15 @@ DECIDERS = frozenset({Role.REVIEWER})
 def reference(case_id: int) -> str:
     """How a case is named to someone who may not see it."""
     return f"case #{case_id}"
+
+
+def member_case(session: Session, name: str, principal: Principal | None) -> Case:
+    """The case, if it exists and (given a principal) they are a member: one message either way, so case
+    names cannot be probed."""
+    case = session.scalar(select(Case).where(Case.name == name))
+    if case is None or (principal is not None and not is_member(session, principal.id, case.id)):
+        raise StoreError(f"no case {name!r}")
+    return case
 
 
 def granted(session: Session, user_id: int, case_id: int, other_case_id: int) -> bool:
@@ -36,10 +47,12 @@ def granted(session: Session, user_id: int, case_id: int, other_case_id: int) ->
 
 def _events(session: Session, action: str, cases: tuple[Case, Case], actor: tuple[str, str], purpose: str,
             key: str, details: dict) -> None:
-    """The same event in both cases' chains."""
-    for case in dict.fromkeys(cases):
-        append(session, Event(action=action, actor=actor[0], actor_role=actor[1], case_name=case.name,
-                              purpose=purpose, details=details, idempotency_key=f"{key}:{case.name}"))
+    """The event in both cases' chains, each naming its own case and the other by reference and contact."""
+    for here, there in (cases, cases[::-1]):
+        append(session, Event(action=action, actor=actor[0], actor_role=actor[1], case_name=here.name,
+                              purpose=purpose, idempotency_key=f"{key}:{here.name}",
+                              details={**details, "case": here.name, "other": reference(there.id),
+                                       "other_contact": there.contact}))
 
 
 def visible_links(db: Database, case_name: str, principal: Principal | None, settings: Settings = Settings(),
@@ -50,9 +63,7 @@ def visible_links(db: Database, case_name: str, principal: Principal | None, set
     Correlation reads a snapshot (no write lock while it runs); only the reveal events are written."""
     shown, revealed = [], []
     with db.reading() as session:
-        case = get_case(session, case_name)
-        if principal is not None and not is_member(session, principal.id, case.id):
-            raise StoreError(f"no case {case_name!r}")
+        case = member_case(session, case_name, principal)
         for link in links_of(session, case.id, settings):
             if principal is None:
                 shown.append(redacted(link))
@@ -66,31 +77,30 @@ def visible_links(db: Database, case_name: str, principal: Principal | None, set
     if revealed:
         now = datetime.now(timezone.utc).isoformat()
         with db.session() as session:
-            here = get_case(session, case_name)
+            here = member_case(session, case_name, principal)
             for link in revealed:
                 other = session.get(Case, link.other_case_id)
                 _events(session, "link-revealed", (here, other), principal.actor, purpose,
                         f"link-revealed:{here.id}:{other.id}:{principal.name}:{now}",
-                        {"cases": [here.name, other.name], "user": principal.name, "weight": link.weight,
-                         "evidence": len(link.evidence), "types": list(link.types)})
+                        {"user": principal.name, "weight": link.weight, "evidence": len(link.evidence),
+                         "types": list(link.types)})
     return shown
 
 
-def _linked(session: Session, case_id: int, other_case_id: int) -> bool:
-    return any(link.other_case_id == other_case_id for link in links_of(session, case_id))
-
-
-def request_access(db: Database, principal: Principal, case_name: str, other_case_id: int, purpose: str) -> LinkAccess:
-    """Asks to see the other side of the links between ``case_name`` and case ``other_case_id``."""
+def request_access(db: Database, principal: Principal, case_name: str, other_case_id: int, purpose: str,
+                   settings: Settings = Settings()) -> LinkAccess:
+    """Asks to see the other side of the links between ``case_name`` and case ``other_case_id``. The link is
+    checked on a snapshot first (correlation takes no write lock), then the request is written."""
     if not purpose or not purpose.strip():
         raise StoreError("a purpose is required to ask for another case's side of a link")
+    with db.reading() as session:
+        case = member_case(session, case_name, principal)
+        linked = other_case_id != case.id and any(
+            link.other_case_id == other_case_id for link in links_of(session, case.id, settings))
+    if not linked:
+        raise StoreError(f"case {case_name!r} has no link to {reference(other_case_id)}")
     with db.session() as session:
-        case = get_case(session, case_name)
-        if not is_member(session, principal.id, case.id):
-            raise StoreError(f"no case {case_name!r}")
-        other = session.get(Case, other_case_id)
-        if other is None or other.id == case.id or not _linked(session, case.id, other.id):
-            raise StoreError(f"case {case_name!r} has no link to {reference(other_case_id)}")
+        case, other = member_case(session, case_name, principal), session.get(Case, other_case_id)
         if is_member(session, principal.id, other.id):
             raise StoreError(f"{principal.name} is a member of {reference(other.id)} already")
         pending = session.scalar(select(LinkAccess).where(
@@ -102,16 +112,16 @@ def request_access(db: Database, principal: Principal, case_name: str, other_cas
         session.add(row)
         session.flush()
         _events(session, "link-access", (case, other), principal.actor, purpose.strip(),
-                f"link-access:request:{row.id}",
-                {"change": "requested", "request": row.id, "user": principal.name, "cases": [case.name, other.name]})
+                f"link-access:request:{row.id}", {"change": "requested", "request": row.id, "user": principal.name})
         session.expunge(row)
         return row
 
 
 def decide(db: Database, principal: Principal, request_id: int, approve: bool, reason: str = "") -> LinkAccess:
-    """A reviewer who is a member of the case asked about approves or refuses a request."""
+    """A reviewer who is a member of the case asked about approves or refuses a request (the row is locked,
+    so two reviewers deciding at once cannot both decide it)."""
     with db.session() as session:
-        row = session.get(LinkAccess, request_id)
+        row = session.get(LinkAccess, request_id, with_for_update=True)
         if row is None or not is_member(session, principal.id, row.other_case_id):
             raise StoreError(f"no link access request {request_id}")
         if principal.role not in DECIDERS:
@@ -127,15 +137,15 @@ def decide(db: Database, principal: Principal, request_id: int, approve: bool, r
         requester = session.get(User, row.user_id)
         _events(session, "link-access", (case, other), principal.actor, row.purpose,
                 f"link-access:decision:{row.id}",
-                {"change": row.state.value, "request": row.id, "user": requester.name, "reason": reason or None,
-                 "cases": [case.name, other.name]})
+                {"change": row.state.value, "request": row.id, "user": requester.name, "reason": reason or None})
         session.flush()
         session.expunge(row)
         return row
 
 
 def requests_for(session: Session, principal: Principal, case_id: int) -> list[dict]:
-    """Requests about ``case_id`` (incoming, for its members) and from it by ``principal`` (outgoing)."""
+    """Requests about ``case_id`` (incoming, for its members) and from it by ``principal`` (outgoing). The
+    case on the other end is named only where the viewer may see it (member, or an approved request)."""
     rows = session.execute(select(LinkAccess, User.name).join(User, User.id == LinkAccess.user_id).where(
         (LinkAccess.other_case_id == case_id) | ((LinkAccess.case_id == case_id) & (LinkAccess.user_id == principal.id)))
         .order_by(LinkAccess.id)).all()
@@ -143,9 +153,10 @@ def requests_for(session: Session, principal: Principal, case_id: int) -> list[d
     for row, user in rows:
         incoming = row.other_case_id == case_id
         case = session.get(Case, row.case_id if incoming else row.other_case_id)
+        named = is_member(session, principal.id, case.id) or \
+            (not incoming and row.state == AccessState.APPROVED)
         result.append({"id": row.id, "direction": "incoming" if incoming else "outgoing", "user": user,
-                       "case": case.name if incoming or is_member(session, principal.id, case.id) or
-                       row.state == AccessState.APPROVED else reference(case.id),
-                       "contact": case.contact, "purpose": row.purpose, "state": row.state.value,
-                       "created_at": row.created_at, "decided_at": row.decided_at, "reason": row.reason})
+                       "case": case.name if named else reference(case.id), "contact": case.contact,
+                       "purpose": row.purpose, "state": row.state.value, "created_at": row.created_at,
+                       "decided_at": row.decided_at, "reason": row.reason})
     return result

@@ -10,8 +10,8 @@ Four kinds of evidence, all from ``link_values`` (the ``links`` stage):
 Weight. Each shared value has a base weight by kind (``BASE``: a wallet or a SID says more than a
 domain or a user name), scaled down with its distance for near matches and with how common it is
 across cases: ``rarity = log((N+1)/n) / log((N+1)/2)`` for a value in ``n`` of the ``N`` cases that
-have link values (1 when only two cases share it, 0 when all do); a value in more than half the
-cases, once there are at least ``COMMON_FROM`` cases, links nothing. Known-good content (flagged,
+have link values (1 when only two cases share it); a value every case holds (from three cases on), or
+more than half of them (from ``COMMON_FROM`` cases on), links nothing. Known-good content (flagged,
 or in a known-good hash set now) never links. A link's weight combines its evidence as independent
 clues, ``1 - prod(1 - w)``; its evidence is listed strongest first.
 """
@@ -96,7 +96,7 @@ def rarity(n: int, total: int) -> float:
     """1 for a value two cases share, falling to 0 as every case has it (see module doc)."""
     if n < 2:
         return 0.0
-    if total >= COMMON_FROM and n > total / 2:
+    if (total >= COMMON_FROM and n > total / 2) or (total >= 3 and n >= total):
         return 0.0
     total = max(total, n)
     return max(0.0, min(1.0, math.log((total + 1) / n) / math.log((total + 1) / 2)))
@@ -146,7 +146,7 @@ def _side(row, prefix: str = "") -> Side:
                    "restricted")))
 
 
-def _exact(session: Session, case_id: int, total: int) -> list[tuple[int, Evidence]]:
+def _exact(session: Session, case_id: int, total: int, scope=None) -> list[tuple[int, Evidence]]:
     """Equal content and equal identifiers: one indexed self-join of link_values on value_key."""
     # this case's values (a covering index) probe the (value_key, case_id) index for other cases' rows, so only
     # shared values reach the GROUP BY. Joined on value_key alone (it names the kind, except that a content's
@@ -155,7 +155,8 @@ def _exact(session: Session, case_id: int, total: int) -> list[tuple[int, Eviden
     mine = aliased(LinkValue)
     df = select(mine.kind, mine.value_key, (func.count(func.distinct(LinkValue.case_id)) + 1).label("n")) \
         .join(LinkValue, (LinkValue.value_key == mine.value_key) & (LinkValue.case_id != mine.case_id)) \
-        .where(mine.case_id == case_id, mine.kind.not_in(NEAR), LinkValue.kind.not_in(NEAR)) \
+        .where(mine.case_id == case_id, mine.kind.not_in(NEAR), LinkValue.kind.not_in(NEAR),
+               *([mine.exhibit_id.in_(scope)] if scope is not None else [])) \
         .group_by(mine.kind, mine.value_key)
     shared = {(kind, key): n for kind, key, n in session.execute(df)}
     shared = {k: n for k, n in shared.items() if rarity(n, total) > 0}
@@ -180,7 +181,8 @@ def _exact(session: Session, case_id: int, total: int) -> list[tuple[int, Eviden
             .join(there, (there.value_key == LinkValue.value_key) & (there.case_id != LinkValue.case_id)) \
             .join(there_exhibit, there_exhibit.id == there.exhibit_id).join(there_case, there_case.id == there.case_id) \
             .where(LinkValue.case_id == case_id, LinkValue.value_key.in_(keys[start:start + 900]),
-                   LinkValue.kind.not_in(NEAR), there.kind.not_in(NEAR)) \
+                   LinkValue.kind.not_in(NEAR), there.kind.not_in(NEAR),
+                   *([LinkValue.exhibit_id.in_(scope)] if scope is not None else [])) \
             .order_by(LinkValue.exhibit_id, LinkValue.id, there.exhibit_id, there.id)
         for row in session.execute(query):
             n = shared.get((row.kind, row.value_key))
@@ -193,24 +195,28 @@ def _exact(session: Session, case_id: int, total: int) -> list[tuple[int, Eviden
     return [(other, evidence) for (other, _, _), evidence in found.items()]
 
 
-def _digests(session: Session, kind: str, where) -> list:
+def _digests(session: Session, kind: str, *where) -> list:
     return session.execute(select(LinkValue.value, LinkValue.value_key, LinkValue.size, *_COLUMNS)
                            .join(Case, Case.id == LinkValue.case_id).join(Exhibit, Exhibit.id == LinkValue.exhibit_id)
-                           .where(LinkValue.kind == kind, where).order_by(LinkValue.id)).all()
+                           .where(LinkValue.kind == kind, *where).order_by(LinkValue.id)).all()
 
 
-def _near(session: Session, case_id: int, total: int, kind: str, pairs, limit: int) -> list[tuple[int, Evidence]]:
-    """Near matches (PDQ or TLSH): ``pairs(mine, others)`` yields (my row, their row, distance)."""
-    mine = _digests(session, kind, LinkValue.case_id == case_id)
+def _near(session: Session, case_id: int, total: int, kind: str, pairs, limit: int,
+          scope=None) -> list[tuple[int, Evidence]]:
+    """Near matches (PDQ or TLSH): ``pairs(mine, others)`` yields (my row, their row, distance). How common a
+    digest is counts every other case holding the same content or a near one; pairs of the same content
+    are then left to the content evidence."""
+    mine = _digests(session, kind, LinkValue.case_id == case_id, *([LinkValue.exhibit_id.in_(scope)] if scope is not None else []))
     if not mine:
         return []
     others = _digests(session, kind, LinkValue.case_id != case_id)
-    matches = [(a, b, d) for a, b, d in pairs(mine, others) if a.value_key != b.value_key]
-    bad = _known_good(session, {a.value_key for a, _, _ in matches} | {b.value_key for _, b, _ in matches})
-    matches = [(a, b, d) for a, b, d in matches if a.value_key not in bad and b.value_key not in bad]
+    near = list(pairs(mine, others))
+    bad = _known_good(session, {a.value_key for a, _, _ in near} | {b.value_key for _, b, _ in near})
+    near = [(a, b, d) for a, b, d in near if a.value_key not in bad and b.value_key not in bad]
     reach: dict[str, set[int]] = defaultdict(set)
-    for a, b, _ in matches:
+    for a, b, _ in near:
         reach[a.value_key].add(b.case_id)
+    matches = [(a, b, d) for a, b, d in near if a.value_key != b.value_key]
     best: dict[tuple[int, str], Evidence] = {}
     for a, b, d in matches:
         n = len(reach[a.value_key]) + 1
@@ -232,14 +238,6 @@ def _pdq_pairs(radius: int):
         for qi, ri, di in zip(q.tolist(), r.tolist(), d.tolist()):
             yield mine[qi], others[int(index.ids[ri])], di
     return pairs
-
-
-def tlsh_header(digest: str) -> tuple[int, int, int]:
-    """TLSH's length quartile and its two quartile ratios (header bytes 2 and 3 after "T1"; the length
-    byte's nibbles are swapped in the hex form)."""
-    body = digest[2:] if digest.startswith("T1") else digest
-    length, ratios = int(body[2:4], 16), int(body[4:6], 16)
-    return ((length & 0x0F) << 4) | (length >> 4), ratios >> 4, ratios & 0x0F
 
 
 def _pair_table():
@@ -297,12 +295,15 @@ def _tlsh_pairs(limit: int):
     return pairs
 
 
-def links_of(session: Session, case_id: int, settings: Settings = Settings()) -> list[Link]:
-    """Every case linked to ``case_id``, strongest first (not yet redacted: see access.visible_links)."""
+def links_of(session: Session, case_id: int, settings: Settings = Settings(),
+             exhibit_ids: Iterable[int] | None = None) -> list[Link]:
+    """Every case linked to ``case_id`` (``exhibit_ids``: through these of its exhibits only), strongest
+    first; not yet redacted (see access.visible_links)."""
+    scope = sorted(exhibit_ids) if exhibit_ids is not None else None
     total = cases_with_values(session)
-    found = _exact(session, case_id, total)
-    found += _near(session, case_id, total, "pdq", _pdq_pairs(settings.pdq_radius), settings.pdq_radius)
-    found += _near(session, case_id, total, "tlsh", _tlsh_pairs(settings.tlsh_max), settings.tlsh_max)
+    found = _exact(session, case_id, total, scope)
+    found += _near(session, case_id, total, "pdq", _pdq_pairs(settings.pdq_radius), settings.pdq_radius, scope)
+    found += _near(session, case_id, total, "tlsh", _tlsh_pairs(settings.tlsh_max), settings.tlsh_max, scope)
     by_case: dict[int, list[Evidence]] = defaultdict(list)
     for other, evidence in found:
         if evidence.weight > 0:

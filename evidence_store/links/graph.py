@@ -19,6 +19,7 @@ from evidence_store.links.access import reference, visible_links
 from evidence_store.links.correlate import Evidence, Link, Settings, Side
 
 FORMATS = (".graphml", ".gexf")
+MAX_SEEDS = 12        # cases a map starts from (each is one correlation): the case and 11 more of the viewer's
 
 
 def case_node(case_id: int) -> str:
@@ -76,8 +77,8 @@ def _add_link(graph: nx.Graph, here: str, link: Link) -> None:
 
 
 def seeds(db: Database, principal: Principal | None, case_name: str) -> list[tuple[int, str]]:
-    """Where a graph starts: ``case_name`` and every other case the viewer is a member of (so paths
-    between their own cases show); without a viewer, the one case."""
+    """Where a graph starts: ``case_name`` and the other cases the viewer is a member of (so paths between
+    their own cases show; at most ``MAX_SEEDS`` in all, by name); without a viewer, the one case."""
     from evidence_store.accounts import member_cases
     from evidence_store.store import get_case
 
@@ -85,7 +86,7 @@ def seeds(db: Database, principal: Principal | None, case_name: str) -> list[tup
         case = get_case(session, case_name)
         found = [(case.id, case.name)]
         if principal is not None:
-            found += [(c.id, c.name) for c in member_cases(session, principal.id) if c.id != case.id]
+            found += [(c.id, c.name) for c in member_cases(session, principal.id) if c.id != case.id][:MAX_SEEDS - 1]
         return found
 
 

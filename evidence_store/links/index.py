@@ -96,16 +96,19 @@ def _rows(session: Session, case_id: int, exhibit_id: int, min_quality: int) -> 
     for start in range(0, len(keys), 900):          # bound the IN list (SQLite's variable limit)
         chunk = keys[start:start + 900]
         query = select(ContentIndicator.sha256, ContentIndicator.kind, ContentIndicator.value,
-                       ContentIndicator.value_key, ContentIndicator.offset) \
+                       ContentIndicator.value_key, ContentIndicator.offset, ContentIndicator.encoding) \
             .where(ContentIndicator.sha256.in_(chunk)).order_by(ContentIndicator.sha256, ContentIndicator.offset)
         for row in session.execute(query):
             c = contents[row.sha256]
             seen = found.get((row.kind, row.value_key))
             if seen is None:
+                text_layer = row.encoding == "pdf-text"      # a character offset in the text layer, not a byte
                 found[(row.kind, row.value_key)] = {
                     **base, "kind": row.kind, "value": row.value, "value_key": row.value_key,
                     "occurrences": c.occurrences, "size": None, "item": c.item, "item_id": c.item_id,
-                    "location": c.location, "offset": row.offset, "restricted": c.restricted, "_sha": {row.sha256}}
+                    "location": f"{c.location} (PDF text layer, character {row.offset:,})" if text_layer
+                    else c.location, "offset": None if text_layer else row.offset, "restricted": c.restricted,
+                    "_sha": {row.sha256}}
             elif row.sha256 not in seen["_sha"]:
                 seen["_sha"].add(row.sha256)
                 seen["occurrences"] += c.occurrences

@@ -271,12 +271,9 @@ def link_parts(session: Session, case: Case, exhibits: Sequence[Exhibit]) -> tup
     from evidence_store.links.access import reference
     from evidence_store.links.correlate import links_of
 
-    numbers = {e.number for e in exhibits}
     parts = []
-    for link in links_of(session, case.id):
-        evidence = [e for e in link.evidence if e.here.exhibit in numbers]
-        if not evidence:
-            continue
+    for link in links_of(session, case.id, exhibit_ids=[e.id for e in exhibits]):
+        evidence = link.evidence
         counts = tuple((t, n) for t, n in link.counts.items() if n)
         listed = tuple(LinkEvidencePart(e.kind, e.value, e.weight, e.distance, e.cases_with_value, e.here.exhibit,
                                         e.here.location, e.here.offset) for e in evidence[:LINK_EVIDENCE_LISTED])

@@ -118,7 +118,9 @@ def test_need_to_know_request_approval_and_custody(linked):
     # only a reviewer who is a member of the case asked about decides
     assert "no link access request" in cli("links", "decide", str(request_id), "--approve", "--user", "alice", code=3)
     listed = cli("links", "requests", "--case", "OP-B", "--user", "bob")
-    assert "incoming\tpending\talice\tOP-A\tsame courier?" in listed
+    assert "incoming\tpending\talice\tcase #1\tsame courier?" in listed and "OP-A" not in listed
+    for chain, other in (("OP-A", "OP-B"), ("OP-B", "OP-A")):       # each log names the other case by reference
+        assert other not in cli("custody", "log", "--case", chain, "--json")
     cli("links", "decide", str(request_id), "--approve", "--reason", "joint operation", "--user", "bob")
     shown = _links(cli, "OP-A", "--user", "alice")
     assert shown[0]["revealed"] and shown[0]["other_case"] == "OP-B"
@@ -229,3 +231,33 @@ def test_vectorised_tlsh_distance_equals_the_reference_implementation():
     matrix, table = tlsh_matrix(digests), _pair_table()
     for row, digest in enumerate(digests):
         assert tlsh_distances(matrix[row], matrix, table).tolist() == [tlsh.diff(digest, other) for other in digests]
+
+
+def test_links_through_some_exhibits_only(linked):
+    """A report covers some exhibits: its links are those through them, weights from their evidence alone."""
+    from sqlalchemy import select
+
+    from evidence_store.db import Database
+    from evidence_store.links.correlate import links_of
+    from evidence_store.models import Case, Exhibit
+
+    cli, url, _, _ = linked
+    db = Database(url)
+    with db.reading() as session:
+        op_a = session.scalar(select(Case.id).where(Case.name == "OP-A"))
+        exhibit = session.scalar(select(Exhibit.id).where(Exhibit.case_id == op_a))
+        every = links_of(session, op_a)
+        assert [link.other_case for link in links_of(session, op_a, exhibit_ids=[exhibit])] == ["OP-B"]
+        assert links_of(session, op_a, exhibit_ids=[]) == [] and every
+    db.dispose()
+
+
+def test_rarity_falls_with_how_common_a_value_is():
+    from evidence_store.links.correlate import combine, rarity
+
+    assert rarity(2, 2) == 1.0 and rarity(2, 3) == 1.0 and rarity(2, 100) == 1.0
+    assert rarity(3, 3) == 0.0                                   # every case has it
+    assert rarity(4, 5) == 0.0 and rarity(51, 100) == 0.0       # more than half of them, from four cases on
+    assert 0 < rarity(10, 100) < rarity(3, 100) < 1
+    assert rarity(1, 10) == 0.0
+    assert combine([0.5, 0.5]) == 0.75 and combine([]) == 0.0 and combine([1.0, 0.2]) == 1.0
