@@ -3,12 +3,13 @@
     .venv/bin/python docs/screenshots.py
 
 Runs ``forensics demo`` in a temporary directory, renders pages 1 and 4 of the issued report
-with pdftoppm, opens a disclosure HTML edition in headless Chromium, and runs the portal's
+and the page listing its links to other cases with pdftoppm, opens a disclosure HTML edition in headless Chromium, and runs the portal's
 browser tests with FORENSICS_DOCS_SCREENSHOTS so they save their screenshots here.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,16 @@ def main() -> None:
         for page in (1, 4):
             subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", str(page), "-l", str(page),
                             str(report), str(IMAGES / f"report-page-{page}")], check=True)
+        pages = int(next(line.split()[-1] for line in subprocess.run(["pdfinfo", str(report)], capture_output=True,
+                                                                      text=True, check=True).stdout.splitlines()
+                         if line.startswith("Pages:")))
+
+        def text_of(page: int) -> str:
+            return subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(report), "-"],
+                                  capture_output=True, text=True, check=True).stdout
+        links_page = next(page for page in range(1, pages + 1) if re.search(r"case #\d+ — weight", text_of(page)))
+        subprocess.run(["pdftoppm", "-r", "80", "-png", "-singlefile", "-f", str(links_page), "-l", str(links_page),
+                        str(report), str(IMAGES / "report-page-links")], check=True)
         html = Path(tmp, "disclosure.html")
         subprocess.run([*FORENSICS, "--db", url, "report", "create", "--case", "DEMO-001", "--examiner",
                         "A. Examiner (demo)", "--format", "html", "--edition", "disclosure", "-o", str(html)],
@@ -46,6 +57,9 @@ def main() -> None:
             browser.close()
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                     "tests/evidence_store/portal/test_portal_browser.py"], cwd=REPO, check=True,
+                   env=dict(os.environ, FORENSICS_DOCS_SCREENSHOTS=str(IMAGES)))
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "browser",
+                    "tests/evidence_store/portal/test_portal_links.py"], cwd=REPO, check=True,
                    env=dict(os.environ, FORENSICS_DOCS_SCREENSHOTS=str(IMAGES)))
     print("\n".join(sorted(p.name for p in IMAGES.glob("*.png"))))
 
