@@ -206,7 +206,8 @@ def _near(session: Session, case_id: int, total: int, kind: str, pairs, limit: i
     """Near matches (PDQ or TLSH): ``pairs(mine, others)`` yields (my row, their row, distance). How common a
     digest is counts every other case holding the same content or a near one; pairs of the same content
     are then left to the content evidence."""
-    mine = _digests(session, kind, LinkValue.case_id == case_id, *([LinkValue.exhibit_id.in_(scope)] if scope is not None else []))
+    in_scope = [LinkValue.exhibit_id.in_(scope)] if scope is not None else []
+    mine = _digests(session, kind, LinkValue.case_id == case_id, *in_scope)
     if not mine:
         return []
     others = _digests(session, kind, LinkValue.case_id != case_id)

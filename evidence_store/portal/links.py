@@ -56,13 +56,13 @@ def _map(request: Request, access: Access, links: list[Link], source: str | None
 def links_page(request: Request, source: str | None = Query(None, alias="from", max_length=40),
                target: str | None = Query(None, alias="to", max_length=40),
                access: Access = Depends(need(Permission.LINKS))) -> HTMLResponse:
-    from evidence_store.portal.pages import _render
+    from evidence_store.portal.pages import render_page
 
     db = request.app.state.db
     links = visible_links(db, access.case_name, access.principal)
     with db.reading() as session:
         requests = requests_for(session, access.principal, access.case_id)
-    return _render(request, "links.html", access, case=access.case_name, links=links, reference=reference,
+    return render_page(request, "links.html", access, case=access.case_name, links=links, reference=reference,
                    map=_map(request, access, links, source, target), source=source or "", target=target or "",
                    requests=requests, width=WIDTH, height=HEIGHT)
 

@@ -29,7 +29,8 @@ TEMPLATES.env.filters.update(part=part, text=text_value, q=lambda v: quote("" if
 router = APIRouter()
 
 
-def _render(request: Request, name: str, access: Access | None = None, status: int = 200, **context) -> HTMLResponse:
+def render_page(request: Request, name: str, access: Access | None = None, status: int = 200,
+                **context) -> HTMLResponse:
     base = request.scope.get("root_path", "").rstrip("/")
     return TEMPLATES.TemplateResponse(request, name, {
         "base": base, "access": access, "user": access.principal if access else None,
@@ -50,7 +51,7 @@ def login_page(request: Request) -> HTMLResponse:
     import secrets
 
     token = secrets.token_urlsafe(24)
-    response = _render(request, "login.html", login_csrf=token)
+    response = render_page(request, "login.html", login_csrf=token)
     _cookie(request, response, LOGIN_COOKIE, token, max_age=900)
     return response
 
@@ -79,7 +80,7 @@ async def login(request: Request) -> Response:
     except SignInRefused as refused:
         if wants_json(request):
             raise Denied(refused.status, refused.message) from None
-        response = _render(request, "login.html", status=refused.status, error=refused.message,
+        response = render_page(request, "login.html", status=refused.status, error=refused.message,
                            login_csrf=request.cookies.get(LOGIN_COOKIE, ""))
         return response
     target = request.scope.get("root_path", "").rstrip("/") + "/"
@@ -128,7 +129,7 @@ def home(request: Request, access: Access = Depends(need(Permission.SESSION))) -
 def cases_page(request: Request, access: Access = Depends(need(Permission.CASES))) -> HTMLResponse:
     with request.app.state.db.reading() as session:
         rows = data.cases(session, access)
-    return _render(request, "cases.html", access, cases=rows)
+    return render_page(request, "cases.html", access, cases=rows)
 
 
 @router.get("/cases/{case}", response_class=HTMLResponse)
@@ -136,7 +137,7 @@ def case_page(request: Request, access: Access = Depends(need(Permission.CASE)))
     with request.app.state.db.reading() as session:
         exhibits = data.exhibits(session, access.case_id)
         reports = data.reports(session, access, access.case_id) if access.may(Permission.REPORTS) else []
-    return _render(request, "case.html", access, case=access.case_name, exhibits=exhibits, reports=reports)
+    return render_page(request, "case.html", access, case=access.case_name, exhibits=exhibits, reports=reports)
 
 
 @router.get("/cases/{case}/exhibits/{exhibit}", response_class=HTMLResponse)
@@ -150,7 +151,7 @@ def exhibit_page(request: Request, access: Access = Depends(need(Permission.PROG
         state = progress(session, row, 0, warnings_limit=200)
         volumes = session.query(Volume).filter(Volume.exhibit_id == row.id).order_by(Volume.id).all()
         exhibit = next(e for e in data.exhibits(session, access.case_id) if e["number"] == number)
-    return _render(request, "exhibit.html", access, case=access.case_name, exhibit=exhibit, state=state,
+    return render_page(request, "exhibit.html", access, case=access.case_name, exhibit=exhibit, state=state,
                    volumes=volumes)
 
 
@@ -161,7 +162,7 @@ def progress_fragment(request: Request, access: Access = Depends(need(Permission
     with request.app.state.db.reading() as session:
         state = progress(session, data.exhibit(session, access.case_id, param(request, "exhibit")), 0,
                          warnings_limit=200)
-    return _render(request, "_progress.html", access, case=access.case_name, state=state)
+    return render_page(request, "_progress.html", access, case=access.case_name, state=state)
 
 
 @router.get("/cases/{case}/exhibits/{exhibit}/progress-events")
@@ -219,7 +220,7 @@ def files_page(request: Request, exhibit: str | None = None, dir: str | None = Q
                    filters=dict(exhibit=exhibit or "", dir=directory, q=q or "", type=type or "", finding=finding or "",
                                 known=known or "", deleted=deleted or "", derived=derived or ""), crumbs=crumbs)
     name = "_files_table.html" if request.headers.get("hx-request") else "files.html"
-    return _render(request, name, access, **context)
+    return render_page(request, name, access, **context)
 
 
 def _crumbs(directory: str | None) -> list[tuple[str, str]]:
@@ -237,7 +238,7 @@ def file_page(request: Request, item_id: int, access: Access = Depends(need(Perm
     from evidence_store.portal.api import file_detail
 
     detail = file_detail(request, item_id, access)
-    return _render(request, "file.html", access, case=detail["case"], file=detail)
+    return render_page(request, "file.html", access, case=detail["case"], file=detail)
 
 
 @router.get("/files/{item_id}/view", response_class=HTMLResponse)
@@ -251,7 +252,7 @@ def file_view(request: Request, item_id: int, purpose: str = Query(..., min_leng
         if entry is None:
             raise Denied(404, "no such item")
         access.case_of(session, session.get(Exhibit, entry.exhibit_id).case_id, Permission.FILES)
-    return _render(request, "_thumbnail.html", access, item_id=item_id, purpose=purpose, reveal=reveal)
+    return render_page(request, "_thumbnail.html", access, item_id=item_id, purpose=purpose, reveal=reveal)
 
 
 @router.get("/cases/{case}/findings", response_class=HTMLResponse)
@@ -260,7 +261,7 @@ def findings_page(request: Request, after: int = Query(0, ge=0),
     with request.app.state.db.reading() as session:
         rows = data.findings(session, access.case_id, None, 500, after)
     columns = [c for c in FINDING_COLUMNS if c.summary]
-    return _render(request, "findings.html", access, case=access.case_name, rows=rows, columns=columns)
+    return render_page(request, "findings.html", access, case=access.case_name, rows=rows, columns=columns)
 
 
 @router.get("/cases/{case}/exhibits/{exhibit}/carved", response_class=HTMLResponse)
@@ -268,7 +269,7 @@ def carved_page(request: Request, access: Access = Depends(need(Permission.FILES
     number = param(request, "exhibit")
     with request.app.state.db.reading() as session:
         rows = data.carved(session, data.exhibit(session, access.case_id, number).id, 1000)
-    return _render(request, "carved.html", access, case=access.case_name, exhibit=number, rows=rows)
+    return render_page(request, "carved.html", access, case=access.case_name, exhibit=number, rows=rows)
 
 
 @router.get("/cases/{case}/custody", response_class=HTMLResponse)
@@ -276,28 +277,28 @@ def custody_page(request: Request, after: int = Query(0, ge=0),
                  access: Access = Depends(need(Permission.CUSTODY))) -> HTMLResponse:
     with request.app.state.db.reading() as session:
         rows = data.custody(session, access.case_name, 1000, after)
-    return _render(request, "custody.html", access, case=access.case_name, rows=rows)
+    return render_page(request, "custody.html", access, case=access.case_name, rows=rows)
 
 
 @router.post("/cases/{case}/custody/verify-fragment", response_class=HTMLResponse)
 def custody_verify_fragment(request: Request, access: Access = Depends(need(Permission.VERIFY))) -> HTMLResponse:
     from evidence_store.portal.api import custody_verify
 
-    return _render(request, "_verify.html", access, result=custody_verify(request, access))
+    return render_page(request, "_verify.html", access, result=custody_verify(request, access))
 
 
 @router.get("/cases/{case}/views", response_class=HTMLResponse)
 def views_page(request: Request, access: Access = Depends(need(Permission.VIEWS))) -> HTMLResponse:
     with request.app.state.db.reading() as session:
         rows = data.custody(session, access.case_name, 1000, 0, data.VIEW_ACTIONS)
-    return _render(request, "views.html", access, case=access.case_name, rows=rows)
+    return render_page(request, "views.html", access, case=access.case_name, rows=rows)
 
 
 @router.get("/cases/{case}/reports", response_class=HTMLResponse)
 def reports_page(request: Request, access: Access = Depends(need(Permission.REPORTS))) -> HTMLResponse:
     with request.app.state.db.reading() as session:
         rows = data.reports(session, access, access.case_id)
-    return _render(request, "reports.html", access, case=access.case_name, rows=rows)
+    return render_page(request, "reports.html", access, case=access.case_name, rows=rows)
 
 
 @router.post("/cases/{case}/reports/{report_id}/{action}", response_class=HTMLResponse)
@@ -336,7 +337,7 @@ def users_page(request: Request, access: Access = Depends(need(Permission.USERS)
 
     from evidence_store.models import Role
 
-    return _render(request, "users.html", access, users=users(request, access), roles=[r.value for r in Role])
+    return render_page(request, "users.html", access, users=users(request, access), roles=[r.value for r in Role])
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
