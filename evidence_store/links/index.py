@@ -13,7 +13,7 @@ known-good list imported later still stops the link at query time.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ CONTENT_KINDS = ("sha256", "pdq", "tlsh")
 BATCH = 5_000
 
 
-@dataclass
+@dataclass(slots=True)
 class _Content:
     """First item seen with one content, and how many items have it."""
 
@@ -46,7 +46,6 @@ class _Content:
     tlsh: str | None
     restricted: bool
     occurrences: int = 1
-    extra: list = field(default_factory=list)
 
 
 def _contents(session: Session, exhibit_id: int, min_quality: int) -> dict[str, _Content]:
@@ -130,12 +129,14 @@ def _rows(session: Session, case_id: int, exhibit_id: int, min_quality: int) -> 
 
 
 def index_exhibit(db: Database, exhibit_id: int, min_quality: int = 50) -> int:
-    """Replaces the exhibit's ``link_values``; returns how many values it can link by."""
-    with db.session() as session:
-        case_id = session.scalar(select(Exhibit.case_id).where(Exhibit.id == exhibit_id))
+    """Replaces the exhibit's ``link_values``; returns how many values it can link by. The entries are read
+    from a snapshot (``db.reading``: no 1 GiB mapping of the database file counted as this process's memory)
+    while one write transaction replaces the rows."""
+    with db.reading() as reader, db.session() as session:
+        case_id = reader.scalar(select(Exhibit.case_id).where(Exhibit.id == exhibit_id))
         session.execute(delete(LinkValue).where(LinkValue.exhibit_id == exhibit_id))
         count, batch = 0, []
-        for row in _rows(session, case_id, exhibit_id, min_quality):
+        for row in _rows(reader, case_id, exhibit_id, min_quality):
             batch.append(row)
             if len(batch) >= BATCH:
                 session.execute(insert(LinkValue), batch)
