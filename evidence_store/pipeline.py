@@ -64,6 +64,7 @@ def process_exhibit(db: Database, exhibit_id: int, ctx: RunContext | None = None
 def run_stage(db: Database, stage: Stage, exhibit_id: int, ctx: RunContext, options: StageOptions,
               pool: Workers, progress: Progress) -> int:
     if not stage.per_item:
+        pool.release()            # no worker idles through a stage run here (each holds its caches and rules)
         done = stage.function("run")(db, exhibit_id, None, ctx, options)
         progress.phase(stage.name, 1)(1)
         return done
@@ -124,6 +125,10 @@ class Workers:
                                              mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_limit_memory, initargs=(self._options.worker_memory,))
         return self._pool
+
+    def release(self) -> None:
+        """Stops the workers (started again by the next per-item stage that needs them)."""
+        self._restart()
 
     def _restart(self) -> None:
         if self._pool is not None:
