@@ -30,7 +30,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")      # 64 MiB page cache: index lookups stay in memory
-    cursor.execute("PRAGMA mmap_size=1073741824")   # read large databases through the page cache
+    cursor.execute("PRAGMA mmap_size=268435456")    # 256 MiB of the file read through the page cache
     cursor.close()
 
 
