@@ -153,7 +153,6 @@ class Examiner:
                                 "memory; not searched for identifiers")
         return Examined(digests, tlsh, pdq, tuple(outcomes), tuple(problems), True, found)
 
-
     @staticmethod
     def _text_layer(data: bytes, mime: str, problems: list[str]) -> tuple:
         """Identifiers in a document's text layer (forensics.indicators.documents), where cheap."""
