@@ -113,7 +113,7 @@ class Workers:
                 continue
             tick(1)
         if died:
-            self._restart()
+            self.release()
             for args in sorted(died, key=repr):
                 total += self._one_by_one(stage, args)
                 tick(1)
@@ -127,10 +127,7 @@ class Workers:
         return self._pool
 
     def release(self) -> None:
-        """Stops the workers (started again by the next per-item stage that needs them)."""
-        self._restart()
-
-    def _restart(self) -> None:
+        """Stops the workers (started again by the next per-item stage that needs them, or after one died)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
@@ -146,7 +143,7 @@ class Workers:
             try:
                 total += self._started().submit(_worker, self._db.url, stage, (exhibit_id, part, ctx, options)).result()
             except BrokenProcessPool:
-                self._restart()
+                self.release()
                 reason = ("the worker process reading it died (a crash in a native parser, or the worker's memory "
                           f"limit of {options.worker_memory:,} bytes)")
                 if spec.lost:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -46,7 +45,7 @@ def links(ctx: click.Context, case_name: str | None, min_weight: float, pdq_radi
     if ctx.invoked_subcommand is not None:
         return
     from evidence_store.cli import common as cli
-    from evidence_store.links.access import reference, visible_links
+    from evidence_store.links.access import link_json, reference, visible_links
     from evidence_store.links.correlate import Settings
     from evidence_store.store import StoreError
 
@@ -69,10 +68,7 @@ def links(ctx: click.Context, case_name: str | None, min_weight: float, pdq_radi
     for link in rows:
         name = link.other_case if link.revealed else reference(link.other_case_id)
         if as_json:
-            click.echo(json.dumps({"case": case_name, "other_case": name, "other_case_id": link.other_case_id,
-                                   "revealed": link.revealed, "contact": link.contact, "weight": link.weight,
-                                   "types": list(link.types), "counts": link.counts,
-                                   "evidence": [asdict(e) for e in link.evidence]}, ensure_ascii=False))
+            click.echo(json.dumps({"case": case_name, **link_json(link)}, ensure_ascii=False))
             continue
         click.echo(f"{name}\tweight {link.weight:.3f}\t{', '.join(f'{n} {t}' for t, n in link.counts.items() if n)}"
                    + ("" if link.revealed else f"\tneed to know: contact {link.contact or 'not recorded'}"))

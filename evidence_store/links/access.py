@@ -30,6 +30,16 @@ def reference(case_id: int) -> str:
     return f"case #{case_id}"
 
 
+def link_json(link: Link) -> dict:
+    """A link as the CLI's --json and the portal's API give it (already redacted where need be)."""
+    from dataclasses import asdict
+
+    return {"other_case": link.other_case if link.revealed else reference(link.other_case_id),
+            "other_case_id": link.other_case_id, "revealed": link.revealed, "contact": link.contact,
+            "weight": link.weight, "types": list(link.types), "counts": link.counts,
+            "evidence": [asdict(e) for e in link.evidence]}
+
+
 def member_case(session: Session, name: str, principal: Principal | None) -> Case:
     """The case, if it exists and (given a principal) they are a member: one message either way, so case
     names cannot be probed."""

@@ -7,13 +7,11 @@ clusters of cases in colour.
 """
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from evidence_store.links import graph as link_graph
-from evidence_store.links.access import decide, reference, request_access, requests_for, visible_links
+from evidence_store.links.access import decide, link_json, reference, request_access, requests_for, visible_links
 from evidence_store.links.correlate import Link
 from evidence_store.portal.access import Access, Denied, need, wants_json
 from evidence_store.portal.rules import Permission
@@ -21,13 +19,6 @@ from evidence_store.portal.urls import part
 
 router = APIRouter()
 WIDTH, HEIGHT = 960, 560
-
-
-def link_json(link: Link) -> dict:
-    return {"other_case": link.other_case if link.revealed else reference(link.other_case_id),
-            "other_case_id": link.other_case_id, "revealed": link.revealed, "contact": link.contact,
-            "weight": link.weight, "types": list(link.types), "counts": link.counts,
-            "evidence": [asdict(e) for e in link.evidence]}
 
 
 @router.get("/api/cases/{case}/links")
