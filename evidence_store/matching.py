@@ -29,6 +29,9 @@ from evidence_store.store import record_warning, upsert
 
 RESTRICTED_HINTS = ("csam", "csem", "cam", "abuse", "child", "category 1", "category 2", "vics 1", "vics 2")
 REUSE_CACHE = 100_000
+HASHSET_LOOKUP = "hashset-lookup/2"   # /2: one finding per set, algorithm and category
+LOOKUP_CACHE = 20_000     # hash-set results by SHA-256 (small: most content is on no set)
+NAMES_KEPT = 10          # entry names a hash-set finding quotes when a set lists the value more than once
 PATH_EXTERNALS = ("filename", "filepath", "extension")
 
 
@@ -113,13 +116,14 @@ class Knowledge:
                                   + ("" if (r.engine or "libyara") == "libyara" else f":{r.engine}")
                                   for r in self.rulesets),
                            sorted((h.sha256, h.kind) for h in self.hashsets.values()),
-                           options.matching(), self.versions)[:16]
+                           options.matching(), self.versions, HASHSET_LOOKUP)[:16]
         self.identity = identity(db)
         mark = "?" if db.dialect == "sqlite" else "%s"
         self._lookup_sql = " UNION ALL ".join(
             f"SELECT '{algorithm}', id, hashset_id, category, name, size, reference FROM hashset_entries "
             f"WHERE {algorithm} = {mark}" for algorithm in ("md5", "sha1", "sha256")) + " ORDER BY 1, 2"
         self._seen: OrderedDict[tuple, Reused] = OrderedDict()
+        self._looked_up: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
 
     def parameters(self) -> dict[str, Any]:
         """What the content runs record: the knowledge applied and its limits."""
@@ -131,29 +135,50 @@ class Knowledge:
     def lookup(self, session: Session, digests) -> list[dict[str, Any]]:
         """Hash-set findings for one stream, by MD5, SHA-1 and SHA-256: one statement of three indexed
         probes, sent as driver SQL (this runs once per stream; building a Core select each time cost
-        more than the probes)."""
+        more than the probes). Results depend on the content only and are kept per worker by SHA-256.
+
+        One finding per hash set, algorithm and category, however many of the set's entries carry the
+        value: a set that lists one hash under many names (NSRL rows per product and file name, a list
+        built from paths) would otherwise give every copy of, say, the empty file one finding per name
+        (557 x 557 on the bench disk). The finding names the first entry (lowest id, as before) and
+        counts the others."""
         if not self.hashsets:
             return []
+        cached = self._looked_up.get(digests.sha256)
+        if cached is not None:
+            self._looked_up.move_to_end(digests.sha256)
+            return [dict(f, detail=dict(f["detail"])) for f in cached]
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:
             cursor.execute(self._lookup_sql, (digests.md5, digests.sha1, digests.sha256))
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        found = []
-        for algorithm, entry_id, hashset_id, category, name, size, reference in rows:
+        groups: dict[tuple, dict[str, Any]] = {}
+        for algorithm, entry_id, hashset_id, category, name, size, reference in rows:   # ordered by algorithm, id
             hashset = self.hashsets.get(hashset_id)
             if hashset is None:
                 continue
+            group = groups.get((algorithm, hashset_id, category))
+            if group is not None:
+                group["detail"]["entries"] += 1
+                if name and name not in group["detail"]["names"] and len(group["detail"]["names"]) < NAMES_KEPT:
+                    group["detail"]["names"].append(name)
+                continue
             value = getattr(digests, algorithm)
-            found.append(dict(
-                matcher="hashset", matcher_version="hashset-lookup/1", engine_versions={},
+            groups[(algorithm, hashset_id, category)] = dict(
+                matcher="hashset", matcher_version=HASHSET_LOOKUP, engine_versions={},
                 set_name=hashset.name, set_version=hashset.version, set_sha256=hashset.sha256,
                 outcome="match", rule=algorithm, category=category, known=hashset.kind,
                 detail={"entry_id": entry_id, "name": name, "size": size,
-                        "reference": reference, "matched_on": algorithm, "value": value},
-                key=_key("hashset", hashset.id, entry_id, algorithm)))
-        return found
+                        "reference": reference, "matched_on": algorithm, "value": value,
+                        "entries": 1, "names": [name] if name else []},
+                key=_key("hashset", hashset.id, entry_id, algorithm))
+        found = list(groups.values())
+        self._looked_up[digests.sha256] = found
+        if len(self._looked_up) > LOOKUP_CACHE:
+            self._looked_up.popitem(last=False)
+        return [dict(f, detail=dict(f["detail"])) for f in found]
 
     # --- equal content examined once ----------------------------------------------------------------------
     def _reuse_key(self, digests, path: str) -> tuple:

@@ -130,6 +130,32 @@ def test_findings_from_every_matcher(lab):
     assert yara_hits(capped) == yara_hits(found) and any(hit[0] == "/docs/report.pdf" for hit in yara_hits(found))
 
 
+def test_one_hash_set_finding_per_set_however_often_the_set_lists_the_value(lab):
+    """A set that lists one hash under many names (NSRL has a row per product and file name) gives a
+    file one finding per set and algorithm, naming the first entry and counting the rest (it gave one
+    finding per entry: every empty file times every empty file's name on a disk's known-good list).
+    The description (libmagic's second call) is kept for what an examiner looks at."""
+    cli, tmp, files = lab
+    digest = hashlib.sha256(files["tools/known.bin"]).hexdigest()
+    (tmp / "paths.sha256").write_text("".join(f"{digest}  copy{i}.bin\n" for i in range(12)))
+    assert "12 entries" in cli("hashset", "import", str(tmp / "paths.sha256"), "--name", "os-paths",
+                               "--kind", "known-good")
+    cli("hashset", "import", str(tmp / "bad.md5"), "--name", "lab-bad", "--kind", "known-bad")
+    cli("process", "--case", "C-1", "--exhibit", "E-1", "--no-carve")
+    found = [json.loads(line) for line in cli("findings", "--case", "C-1", "--json").splitlines()]
+    known = [f for f in found if f["matcher"] == "hashset" and f["path"] == "/tools/known.bin"]
+    assert len(known) == 1 and known[0]["set_name"] == "os-paths" and known[0]["rule"] == "sha256"
+    detail = known[0]["detail"]
+    assert detail["entries"] == 12 and detail["name"] == "copy0.bin" and detail["value"] == digest
+    assert detail["names"] == [f"copy{i}.bin" for i in range(10)]              # the first ten, in the set's order
+    rows = {r["path"]: r for r in map(json.loads, cli("files", "--case", "C-1", "--exhibit", "E-1",
+                                                      "--json").splitlines())}
+    assert rows["/docs/notes.txt"]["mime_type"] == "text/plain" and rows["/docs/notes.txt"]["description"] is None
+    assert rows["/pics/holiday.jpg"]["description"].startswith("JPEG image data")
+    assert rows["/docs/secret.txt"]["description"] == "ASCII text"              # known-bad: described
+    assert rows["/tools/known.bin"]["description"] == "data"                    # no specific MIME type
+
+
 def test_reviewer_can_see_restricted_content(lab, monkeypatch):
     cli, tmp, files = lab
     cli("hashset", "import", str(tmp / "pdq.txt"), "--name", "vic-pdq", "--kind", "known-bad", "--format", "pdq-list")
