@@ -1,12 +1,14 @@
 """One read per data stream: the same chunks feed the digests, the type, TLSH, YARA and PDQ.
 
 A stream is read once from the evidence. As the chunks arrive, MD5, SHA-1 and SHA-256 are
-updated; the first 256 KiB give the type (libmagic, cached by the head's digest); TLSH is
-updated for content that is not an image; and the bytes are kept for the content matchers only
-when one needs them (YARA rules exist; PDQ for images): in memory up to ``memory_cap``, beyond
-it in a spool file that libyara maps and Pillow opens, so a large file is scanned too instead of
-being skipped. When the digests are known, the caller's ``decide`` says whether the matchers run
-at all (known-good content may be skipped; content already examined is reused by the caller).
+updated; the first 256 KiB give the MIME type (libmagic, cached by the head's digest); the bytes
+are kept for the content matchers only when one needs them (YARA rules exist; PDQ for images):
+in memory up to ``memory_cap``, beyond it in a spool file that libyara maps and Pillow opens, so
+a large file is scanned too instead of being skipped. TLSH (content that is not an image) is fed
+as the chunks come when the bytes are not kept, else computed from the kept bytes only if the
+matchers run. When the digests are known, the caller's ``decide`` says whether the matchers run
+at all (known-good content may be skipped; content already examined is reused by the caller),
+and ``describe`` whether libmagic's description is worth a second call (``worth_describing``).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import os
 import posixpath
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from forensics.errors import ItemError
 from forensics.filetype import TypeIdentifier, extension_mismatch
@@ -36,7 +38,7 @@ class Digests:
     sha1: str
     sha256: str
     mime: str
-    description: str
+    description: str | None       # libmagic's text, where worth its cost (worth_describing)
     extension_mismatch: bool
 
 
@@ -49,6 +51,19 @@ class Examined:
     problems: tuple[str, ...]                     # item-level problems (PDQ decode, TLSH)
     matched: bool                                 # the content matchers ran
     indicators: tuple = ()                        # forensics.indicators.Indicator, when extraction is on
+
+
+UNSPECIFIC = {"application/octet-stream"}        # libmagic's MIME type says nothing; its description often does
+
+
+def worth_describing(examined: Examined) -> bool:
+    """Content an examiner will look at gets libmagic's description beside its MIME type: pictures,
+    sound and video, content whose extension lies, content with no specific MIME type, and anything
+    a content matcher hit (the content stage adds hash-set hits). Other content keeps the MIME type
+    only, as Autopsy records it: the second libmagic call was the content pass's largest cost."""
+    d = examined.digests
+    return (d.extension_mismatch or d.mime in UNSPECIFIC or d.mime.split("/", 1)[0] in ("image", "video", "audio")
+            or examined.pdq is not None or any(outcome.matches for _, outcome in examined.yara))
 
 
 class Examiner:
@@ -66,14 +81,18 @@ class Examiner:
         self.spool_dir = spool_dir
 
     def examine(self, chunks: Iterable[bytes], path: str,
-                decide: Callable[[Digests], bool] | None = None) -> Examined:
+                decide: Callable[[Digests], bool] | None = None,
+                describe: Callable[[Examined], bool] | None = None) -> Examined:
         """Reads ``chunks`` once. ``decide(digests)`` -> run the content matchers? (default: yes).
+        ``describe(examined)`` -> add libmagic's description? (default: yes; it costs a second libmagic
+        call, so the content pass asks for it only where an examiner will look, ``worth_describing``).
 
         Raises :class:`ItemError` when the stream cannot be read (nothing is recorded for it then).
         """
         md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
         head, size = bytearray(), 0
-        kind: tuple[str, str] | None = None
+        mime: str | None = None
+        magic_head = b""
         keep = bool(self.scanners) or self.indicators
         body = _Body(self.memory_cap, self.spool_dir)
         tlsh_state = None
@@ -85,41 +104,50 @@ class Examiner:
                 sha1.update(data)
                 sha256.update(data)
                 size += len(data)
-                if kind is None:
+                if mime is None:
                     head += data
                     if len(head) < MAGIC_BYTES:
                         continue
-                    kind = self.types.identify_head(bytes(head[:MAGIC_BYTES]))
-                    keep, tlsh_state = self._start(kind, keep)
+                    magic_head = bytes(head[:MAGIC_BYTES])
+                    mime = self.types.mime_of_head(magic_head)
+                    keep, tlsh_state = self._start(mime, keep)
                     data, head = bytes(head), bytearray()
                 if keep:
                     body.add(data)
                 if tlsh_state is not None:
                     tlsh_state.update(data)
-            if kind is None:                              # shorter than the head: everything is in it
-                kind = self.types.identify_head(bytes(head)) if head else ("inode/x-empty", "empty")
-                keep, tlsh_state = self._start(kind, keep)
+            if mime is None:                              # shorter than the head: everything is in it
+                magic_head = bytes(head)
+                mime = self.types.mime_of_head(magic_head)
+                keep, tlsh_state = self._start(mime, keep)
                 if keep:
-                    body.add(bytes(head))
+                    body.add(magic_head)
                 if tlsh_state is not None and head:
-                    tlsh_state.update(bytes(head))
-            digests = Digests(size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), kind[0], kind[1],
-                              extension_mismatch(posixpath.basename(path), kind[0]))
-            tlsh = finish_tlsh(tlsh_state, size)
+                    tlsh_state.update(magic_head)
+            digests = Digests(size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), mime, None,
+                              extension_mismatch(posixpath.basename(path), mime))
             if decide is not None and not decide(digests):
-                return Examined(digests, tlsh, None, (), (), False)
-            body.finish()
-            return self._match(digests, body, path, tlsh)
+                examined = Examined(digests, finish_tlsh(tlsh_state, size), None, (), (), False)
+            else:
+                body.finish()
+                if tlsh_state is None and self.tlsh and keep and not mime.startswith("image/"):
+                    tlsh_state = body.tlsh()              # a kept body's TLSH: only for content that is matched
+                examined = self._match(digests, body, path, finish_tlsh(tlsh_state, size))
+            if describe is None or describe(examined):
+                examined = replace(examined, digests=replace(digests, description=self.types.describe(magic_head)))
+            return examined
         except (OSError, RuntimeError) as exc:
             raise ItemError(f"read failed after {size} bytes: {exc}") from exc
         finally:
             body.close()
 
-    def _start(self, kind: tuple[str, str], keep: bool):
-        image = kind[0].startswith("image/")
+    def _start(self, mime: str, keep: bool):
+        """Keep the bytes for the matchers? And a TLSH state fed as the chunks come, for content whose
+        bytes are not kept (a kept body gets its TLSH at the end, only if the matchers run)."""
+        image = mime.startswith("image/")
         keep = keep or (image and self.pdq is not None)
         tlsh_state = None
-        if self.tlsh and not image:
+        if self.tlsh and not image and not keep:
             import tlsh
 
             tlsh_state = tlsh.Tlsh()
@@ -191,6 +219,20 @@ class _Body:
 
     def data(self) -> bytes:
         return bytes(self._memory)
+
+    def tlsh(self):
+        """A ``tlsh.Tlsh`` fed the whole body (after ``finish``)."""
+        import tlsh
+
+        state = tlsh.Tlsh()
+        if self.path is None:
+            if self._memory:
+                state.update(bytes(self._memory))
+            return state
+        with open(self.path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                state.update(block)
+        return state
 
     def finish(self) -> None:
         """Everything is written: the spool file is complete for libyara and Pillow to open."""

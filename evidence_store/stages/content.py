@@ -131,7 +131,12 @@ def run_carved(db: Database, exhibit_id: int, item: None, ctx: RunContext, optio
 
 def _examine(session: Session, subject: Subject, chunks: Iterator[bytes], examiner, knowledge: Knowledge | None,
              case_id: int, options: StageOptions) -> None:
+    from forensics.content import worth_describing
     from forensics.errors import ItemError
+
+    def describe(examined) -> bool:
+        return worth_describing(examined) or any(f["known"] == "known-bad" for f in subject.findings) or \
+            bool(subject.reused is not None and subject.reused.findings)
 
     def decide(digests) -> bool:
         subject.digests = digests
@@ -149,7 +154,8 @@ def _examine(session: Session, subject: Subject, chunks: Iterator[bytes], examin
     try:
         with time_limit(options.item_seconds):
             _test_fault(subject.path)
-            subject.examined = examiner.examine(chunks, subject.path, decide)
+            subject.examined = examiner.examine(chunks, subject.path, decide, describe)
+            subject.digests = subject.examined.digests      # with the description, where one was made
     except ItemError as exc:
         subject.error = str(exc)
         return

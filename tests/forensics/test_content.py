@@ -100,3 +100,46 @@ def test_empty_stream():
     done = Examiner().examine([], "/empty.txt")
     assert done.digests.size == 0 and done.digests.mime == "inode/x-empty"
     assert done.digests.sha256 == hashlib.sha256(b"").hexdigest()
+
+
+def test_kept_bodies_get_the_streamed_tlsh_only_when_matched(scanner, tmp_path):
+    """With rules, the bytes are kept and TLSH is computed from them after the decision: equal to the
+    TLSH of the whole stream (in memory and from a spool file); content the matchers skip gets none."""
+    from forensics.matchers.tlsh_digest import tlsh_digest
+
+    rng = random.Random(5)
+    words = [f"w{rng.randrange(5000)}" for _ in range(400_000)]
+    data = " ".join(words).encode()
+    expected = tlsh_digest(data)
+    assert expected is not None
+    in_memory = Examiner(scanners=[("R", scanner)]).examine(_chunks(data, 65536), "/a.txt")
+    spooled = Examiner(scanners=[("R", scanner)], memory_cap=1 << 20, spool_dir=str(tmp_path)).examine(
+        _chunks(data, 65536), "/a.txt")
+    streamed = Examiner().examine(_chunks(data, 65536), "/a.txt")              # no rules: fed as it comes
+    assert in_memory.tlsh == spooled.tlsh == streamed.tlsh == expected
+    skipped = Examiner(scanners=[("R", scanner)]).examine(_chunks(data), "/a.txt", lambda d: False)
+    assert skipped.tlsh is None and not skipped.matched
+
+
+def test_description_only_where_an_examiner_looks(scanner):
+    """The second libmagic call (the description) is made for pictures, lying extensions, content with
+    no specific MIME type and matched content; plain content keeps its MIME type only. Without a
+    ``describe`` policy every stream is described (file -b's text)."""
+    from forensics.content import worth_describing
+    from forensics.filetype import TypeIdentifier
+
+    types = TypeIdentifier()
+    examiner = Examiner(types, [("R", scanner)])
+    text = b"Dear Anna. The meeting is moved to Friday morning; bring the signed papers.\n" * 20
+    plain = examiner.examine([text], "/notes.txt", describe=worth_describing)
+    assert plain.digests.mime == "text/plain" and plain.digests.description is None
+    always = examiner.examine([text], "/notes.txt")
+    assert always.digests.description == types.identify_content(text)[1] == "ASCII text"
+    hit = examiner.examine([text + b"NEEDLE-1234"], "/notes.txt", describe=worth_describing)
+    assert hit.digests.description == "ASCII text"
+    picture = examiner.examine([_jpeg()], "/a.jpg", describe=worth_describing)
+    assert picture.digests.description.startswith("JPEG image data")
+    lying = examiner.examine([_jpeg()], "/a.txt", describe=worth_describing)
+    assert lying.digests.extension_mismatch and lying.digests.description.startswith("JPEG image data")
+    binary = examiner.examine([random.Random(9).randbytes(4096)], "/blob.dat", describe=worth_describing)
+    assert binary.digests.mime == "application/octet-stream" and binary.digests.description == "data"
