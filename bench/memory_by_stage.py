@@ -59,7 +59,7 @@ def main() -> int:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from pipeline_bench import usable_rules       # the files libyara compiles, as the pipeline bench takes
 
-        rules, _refused, _compiled = usable_rules(Path(args.rules), work)
+        rules, _refused = usable_rules(Path(args.rules), work)
         cli("rules", "add", "BENCH", *map(str, rules))
     cli("case", "create", "MEM")
     cli("evidence", "add", str(args.image), "--case", "MEM", "--exhibit", "1", "--examiner", "bench")
