@@ -128,6 +128,10 @@ def _each(stage: Stage):
         "batch_entries": Param(500, type="integer", minimum=1,
                                description="entries per content batch at least (one mapped task each; each "
                                            "task costs seconds to start, so Celery deployments want ~2000)"),
+        "carve_batch_bytes": Param(None, type=["null", "integer"], minimum=1,
+                                   description="bytes of unallocated ranges per carve task at least (each task "
+                                               "costs seconds to start; default $FORENSICS_CARVE_BATCH_BYTES "
+                                               "or 256 MiB)"),
         "slack": Param(False, type="boolean", description="also carve file slack"),
         "match": Param(True, type="boolean", description="run the matchers in the content pass"),
         "skip_known_good": Param(False, type="boolean", description="known-good content skips YARA, PDQ, TLSH"),

@@ -16,10 +16,11 @@ from sqlalchemy import func, select, text
 from evidence_store.db import Database, data_dir
 from evidence_store.models import CarvedObjectRow, CarveRangeRow, Exhibit, FileEntry, Volume
 from evidence_store.runs import RunContext, stage_run
-from evidence_store.store import id_ranges, record_warning, upsert
+from evidence_store.store import record_warning, upsert
 from forensics.locator import locator_key
 
 RANGE_BYTES = 64 * 1024 * 1024       # ranges are split to this size so batches balance
+BATCH_BYTES = 256 * 1024 * 1024      # bytes of ranges per carve batch at least (one mapped Airflow task each)
 MAX_BATCHES = 256
 Credentials = Sequence[tuple[str, str]]
 
@@ -32,8 +33,11 @@ def artifact_root(db: Database, case_name: str) -> Path:
 
 def plan_carving(db: Database, exhibit_id: int, ctx: RunContext, *, slack: bool = False,
                  credentials: Credentials = (), range_bytes: int = RANGE_BYTES,
-                 max_batches: int = MAX_BATCHES) -> list[list[int]]:
-    """Records the ranges to carve and returns batches of their ids (at most ``max_batches``)."""
+                 batch_bytes: int = BATCH_BYTES, max_batches: int = MAX_BATCHES) -> list[list[int]]:
+    """Records the ranges to carve and returns batches of their ids: consecutive ranges adding up to
+    ``batch_bytes`` at least (the last may hold less), at most ``max_batches``. A task costs seconds
+    to start under Airflow, so a batch per small range (an unallocated run of a few KiB) cost far
+    more than carving it."""
     from forensics.carving import CarveWarning, carve_ranges, split_range
     from forensics.image import apply_credentials
     from forensics.models import VolumeRecord
@@ -46,7 +50,8 @@ def plan_carving(db: Database, exhibit_id: int, ctx: RunContext, *, slack: bool 
                                 note=v.note)
                    for v in session.scalars(select(Volume).where(Volume.exhibit_id == exhibit_id).order_by(Volume.id))]
     with stage_run(db, ctx, "carve", case_id=case_id, exhibit_id=exhibit_id, key_parts=("plan",),
-                   parameters={"plan": True, "slack": slack, "range_bytes": range_bytes}) as run:
+                   parameters={"plan": True, "slack": slack, "range_bytes": range_bytes,
+                               "batch_bytes": batch_bytes}) as run:
         for volume in volumes:
             apply_credentials(volume.locator, credentials)
         rows, warnings = [], []
@@ -66,17 +71,28 @@ def plan_carving(db: Database, exhibit_id: int, ctx: RunContext, *, slack: bool 
             for warning in warnings:
                 record_warning(session, exhibit_id, "carve", f"{warning.kind or 'carving'}: {warning.message}",
                                run_id=run.id)
-        return _batches(db, exhibit_id, max_batches)
+        return _batches(db, exhibit_id, batch_bytes, max_batches)
 
 
-def _batches(db: Database, exhibit_id: int, max_batches: int) -> list[list[int]]:
+def _batches(db: Database, exhibit_id: int, batch_bytes: int, max_batches: int) -> list[list[int]]:
+    """[first id, last id] of consecutive ranges holding ``batch_bytes`` each at least (more when
+    ``max_batches`` would be exceeded)."""
     with db.session() as session:
-        total = session.scalar(select(func.count()).select_from(CarveRangeRow).where(
-            CarveRangeRow.exhibit_id == exhibit_id)) or 0
-        if not total:
-            return []
-        return id_ranges(session, CarveRangeRow.id, CarveRangeRow.exhibit_id == exhibit_id,
-                         buckets=min(total, max_batches))
+        ranges = session.execute(select(CarveRangeRow.id, CarveRangeRow.length).where(
+            CarveRangeRow.exhibit_id == exhibit_id).order_by(CarveRangeRow.id)).all()
+    if not ranges:
+        return []
+    total = sum(length for _, length in ranges)
+    per_batch = max(batch_bytes, -(-total // max_batches), 1)
+    batches: list[list[int]] = []
+    held = 0
+    for range_id, length in ranges:
+        if not batches or held >= per_batch:
+            batches.append([range_id, range_id])
+            held = 0
+        batches[-1][1] = range_id
+        held += length
+    return batches
 
 
 def carve_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunContext,

@@ -8,7 +8,8 @@ from evidence_store.stages.options import StageOptions
 
 
 def plan(db: Database, exhibit_id: int, ctx: RunContext, options: StageOptions) -> list[list[int]]:
-    return carving.plan_carving(db, exhibit_id, ctx, slack=options.slack, credentials=options.credentials)
+    return carving.plan_carving(db, exhibit_id, ctx, slack=options.slack, credentials=options.credentials,
+                                batch_bytes=options.carve_batch_bytes)
 
 
 def run_batch(db: Database, exhibit_id: int, id_range: list[int], ctx: RunContext, options: StageOptions) -> int:

@@ -6,7 +6,8 @@ FORENSICS_YARA_TIMEOUT (seconds per file), FORENSICS_YARA_SIZE_CAP (bytes kept i
 scan; larger content is spooled to disk and still scanned), FORENSICS_PDQ_RADIUS,
 FORENSICS_PDQ_MIN_QUALITY. Crash isolation limits likewise: FORENSICS_ITEM_SECONDS (one data stream's
 read and matching; 0 = none), FORENSICS_WORKER_MEMORY (bytes of address space per worker process).
-FORENSICS_BATCH_ENTRIES: entries per content batch at least (500; one mapped Airflow task each).
+FORENSICS_BATCH_ENTRIES: entries per content batch at least (500; one mapped Airflow task each);
+FORENSICS_CARVE_BATCH_BYTES: bytes of carve ranges per carve batch at least (256 MiB; likewise).
 Container expansion limits (per top-level container): FORENSICS_EXPAND_DEPTH, FORENSICS_EXPAND_MAX_BYTES,
 FORENSICS_EXPAND_MAX_RATIO, FORENSICS_EXPAND_SECONDS.
 """
@@ -43,6 +44,7 @@ class StageOptions:
     pdq_radius: int = field(default_factory=lambda: _env("FORENSICS_PDQ_RADIUS", 31))
     pdq_min_quality: int = field(default_factory=lambda: _env("FORENSICS_PDQ_MIN_QUALITY", 50))
     batch_entries: int = field(default_factory=lambda: _env("FORENSICS_BATCH_ENTRIES", 500))
+    carve_batch_bytes: int = field(default_factory=lambda: _env("FORENSICS_CARVE_BATCH_BYTES", 256 << 20))
     item_seconds: int = field(default_factory=lambda: _env("FORENSICS_ITEM_SECONDS", 900))
     worker_memory: int = field(default_factory=lambda: _env("FORENSICS_WORKER_MEMORY", 16 << 30))
 

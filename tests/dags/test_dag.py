@@ -27,6 +27,7 @@ DAG_ID = "evidence_pipeline"
 TASK_IDS = {"register", "scan", "walk.plan", "walk.run", "content.plan", "content.run", "expand.plan", "expand.run",
             "derived.plan", "derived.run", "carve.plan", "carve.run", "match-carved", "links", "finalize", "report"}
 MIN_BATCH = 10  # small batches so the sample image maps content.run over several id ranges
+CARVE_BATCH_BYTES = 1 << 20  # likewise carve.run over several batches of ranges
 AIRFLOW_BIN = Path(sys.executable).with_name("airflow")
 
 
@@ -65,9 +66,11 @@ def disk_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both runs plan batches of MIN_BATCH entries (dag.test runs the tasks in this process)."""
+    """Both runs plan batches of MIN_BATCH entries and carve batches of 1 MiB of ranges (dag.test runs
+    the tasks in this process), so both map several tasks."""
     from evidence_store.stages import content
 
+    monkeypatch.setenv("FORENSICS_CARVE_BATCH_BYTES", str(CARVE_BATCH_BYTES))
     monkeypatch.setattr(content, "plan_batches", functools.partial(content.plan_batches, min_batch=MIN_BATCH))
 
 
@@ -200,7 +203,7 @@ def test_dag_run_matches_cli(dagbag, airflow_home: Path, disk_image: Path, db,
     from evidence_store.stages.content import plan_derived
     expand_batches, derived_batches = plan_expand(db, dag_exhibit), plan_derived(db, dag_exhibit)
     from evidence_store.carving import _batches as carve_batches_of
-    carve_batches = carve_batches_of(db, dag_exhibit, 256)
+    carve_batches = carve_batches_of(db, dag_exhibit, CARVE_BATCH_BYTES, 256)
     with db.session() as session:
         hashed = session.scalar(select(func.count()).select_from(FileEntry).where(
             FileEntry.exhibit_id == dag_exhibit, FileEntry.hash_status == "hashed"))

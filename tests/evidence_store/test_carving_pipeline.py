@@ -67,3 +67,39 @@ def test_process_carves_what_the_walk_cannot_see(tmp_path, monkeypatch):
     cli("carve", "--case", "C-1", "--exhibit", "E-1")
     again = cli("carved", "--case", "C-1", "--exhibit", "E-1", "--json").splitlines()
     assert len(again) == before
+
+
+def test_carve_batches_hold_ranges_by_bytes(tmp_path, monkeypatch):
+    """The carve plan groups consecutive ranges into batches of ``batch_bytes`` at least (one Airflow
+    task each, which costs seconds to start), never more than ``max_batches``, covering every range once."""
+    from sqlalchemy import select
+
+    from evidence_store.carving import _batches, plan_carving
+    from evidence_store.db import Database
+    from evidence_store.intake import lookup_exhibit
+    from evidence_store.models import CarveRangeRow
+    from evidence_store.runs import RunContext
+
+    image, _old, _new = _reformatted_fat(tmp_path)
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
+    url = f"sqlite:///{tmp_path / 'case.db'}"
+    cli = cli_for(url)
+    cli("case", "create", "C-1")
+    cli("evidence", "add", str(image), "--case", "C-1", "--exhibit", "E-1", "--examiner", "t")
+    cli("process", "--case", "C-1", "--exhibit", "E-1", "--no-match", "--no-carve")
+    db = Database(url)
+    _case_id, exhibit_id = lookup_exhibit(db, "C-1", "E-1")
+    planned = plan_carving(db, exhibit_id, RunContext(), range_bytes=1 << 20, batch_bytes=4 << 20)
+    with db.session() as session:
+        ranges = session.execute(select(CarveRangeRow.id, CarveRangeRow.length).where(
+            CarveRangeRow.exhibit_id == exhibit_id).order_by(CarveRangeRow.id)).all()
+    lengths = dict(ranges)
+    assert len(ranges) >= 8 and planned == _batches(db, exhibit_id, 4 << 20, 256) and 1 < len(planned) < len(ranges)
+    for batch_bytes, max_batches in ((1, 256), (sum(lengths.values()) // 2, 256), (1 << 40, 256), (1, 1)):
+        batches = _batches(db, exhibit_id, batch_bytes, max_batches)
+        covered = [i for lo, hi in batches for i in lengths if lo <= i <= hi]
+        assert covered == [i for i, _ in ranges] and len(batches) <= max_batches
+        held = [sum(n for i, n in lengths.items() if lo <= i <= hi) for lo, hi in batches]
+        assert all(h >= batch_bytes for h in held[:-1])
+    assert len(_batches(db, exhibit_id, 1, 256)) == len(ranges)       # one range each
+    assert len(_batches(db, exhibit_id, 1 << 40, 256)) == 1
