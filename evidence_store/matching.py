@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,11 +25,14 @@ from sqlalchemy.orm import Session
 from evidence_store.db import Database
 from evidence_store.models import (CarvedObjectRow, Exhibit, FileEntry, Finding, HashSet, HashSetEntry, RuleSet)
 from evidence_store.store import record_warning, upsert
+from forensics.lru import SizedLRU
 
 RESTRICTED_HINTS = ("csam", "csem", "cam", "abuse", "child", "category 1", "category 2", "vics 1", "vics 2")
-REUSE_CACHE = 100_000
 HASHSET_LOOKUP = "hashset-lookup/2"   # /2: one finding per set, algorithm and category
-LOOKUP_CACHE = 20_000     # hash-set results by SHA-256 (small: most content is on no set)
+# What a worker keeps about content it has seen, bounded by bytes so its memory stays flat with the
+# size of the exhibit: examined content (reused for equal content) and hash-set results by SHA-256.
+REUSE_BYTES = 48 << 20
+LOOKUP_BYTES = 16 << 20
 NAMES_KEPT = 10          # entry names a hash-set finding quotes when a set lists the value more than once
 PATH_EXTERNALS = ("filename", "filepath", "extension")
 
@@ -122,8 +124,8 @@ class Knowledge:
         self._lookup_sql = " UNION ALL ".join(
             f"SELECT '{algorithm}', id, hashset_id, category, name, size, reference FROM hashset_entries "
             f"WHERE {algorithm} = {mark}" for algorithm in ("md5", "sha1", "sha256")) + " ORDER BY 1, 2"
-        self._seen: OrderedDict[tuple, Reused] = OrderedDict()
-        self._looked_up: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._seen: SizedLRU[tuple, Reused] = SizedLRU(REUSE_BYTES, _reused_bytes)
+        self._looked_up: SizedLRU[str, list[dict[str, Any]]] = SizedLRU(LOOKUP_BYTES, _found_bytes)
 
     def parameters(self) -> dict[str, Any]:
         """What the content runs record: the knowledge applied and its limits."""
@@ -146,7 +148,6 @@ class Knowledge:
             return []
         cached = self._looked_up.get(digests.sha256)
         if cached is not None:
-            self._looked_up.move_to_end(digests.sha256)
             return [dict(f, detail=dict(f["detail"])) for f in cached]
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:
@@ -175,9 +176,7 @@ class Knowledge:
                         "entries": 1, "names": [name] if name else []},
                 key=_key("hashset", hashset.id, entry_id, algorithm))
         found = list(groups.values())
-        self._looked_up[digests.sha256] = found
-        if len(self._looked_up) > LOOKUP_CACHE:
-            self._looked_up.popitem(last=False)
+        self._looked_up.put(digests.sha256, found)
         return [dict(f, detail=dict(f["detail"])) for f in found]
 
     # --- equal content examined once ----------------------------------------------------------------------
@@ -190,8 +189,7 @@ class Knowledge:
     def reuse(self, session: Session, case_id: int, subject: Subject) -> Reused | None:
         key = self._reuse_key(subject.digests, subject.path)
         if key in self._seen:
-            self._seen.move_to_end(key)
-            return self._seen[key]
+            return self._seen.get(key)
         if self.path_externals:
             return None              # path-dependent rules: only the same path in this worker reuses
         row = None
@@ -236,9 +234,7 @@ class Knowledge:
                               (pdq.hash_hex, pdq.quality, pdq.convention) if pdq else None, content))
 
     def _remember(self, key: tuple, reused: Reused) -> None:
-        self._seen[key] = reused
-        if len(self._seen) > REUSE_CACHE:
-            self._seen.popitem(last=False)
+        self._seen.put(key, reused)
 
     # --- YARA and PDQ findings ----------------------------------------------------------------------------
     def content_findings(self, session: Session, subject: Subject) -> list[str]:
@@ -288,6 +284,16 @@ class Knowledge:
                             "hash": digest.hash_hex, "quality": digest.quality, "convention": digest.convention},
                     key=key))
         return problems
+
+
+def _found_bytes(key: str, found: list[dict[str, Any]]) -> int:
+    """About what a cached lookup holds: the key and list, and each finding's JSON size thrice."""
+    return 150 + len(key) + sum(3 * len(json.dumps(f, default=str)) for f in found)
+
+
+def _reused_bytes(key: tuple, reused: Reused) -> int:
+    return 400 + sum(len(str(k)) for k in key) + len(reused.tlsh or "") + \
+        sum(3 * len(json.dumps(f, default=str)) for f in reused.findings)
 
 
 _PREPARED: dict[str, Knowledge] = {}

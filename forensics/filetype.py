@@ -4,8 +4,9 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import posixpath
-from collections import OrderedDict
 from collections.abc import Callable
+
+from forensics.lru import SizedLRU
 
 # Python's built-in table only (not /etc/mime.types), so results do not depend on the machine.
 TYPES = mimetypes.MimeTypes(filenames=())
@@ -60,19 +61,13 @@ class TypeIdentifier:
         self.version = f"libmagic {magic.version()}" if hasattr(magic, "version") else "libmagic"
         # libmagic depends only on the bytes it is given: equal heads (common on real disks) are
         # typed once. Keyed by the SHA-1 of the head (or the SHA-256 of the whole stream).
-        self._typed: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
-        self._cached_bytes = 0
+        self._typed: SizedLRU[str, tuple[str, str | None]] = SizedLRU(self.CACHE_BYTES, _entry_bytes)
 
     def _cached(self, key: str, compute: Callable[[], tuple[str, str | None]]) -> tuple[str, str | None]:
-        if key in self._typed:
-            self._typed.move_to_end(key)
-            return self._typed[key]
-        result = compute()
-        self._typed[key] = result
-        self._cached_bytes += _entry_bytes(key, result)
-        while self._cached_bytes > self.CACHE_BYTES and self._typed:
-            old_key, old = self._typed.popitem(last=False)
-            self._cached_bytes -= _entry_bytes(old_key, old)
+        result = self._typed.get(key)
+        if result is None:
+            result = compute()
+            self._typed.put(key, result)
         return result
 
     def identify_digest(self, sha256: str, read_head: Callable[[], bytes]) -> tuple[str, str]:
