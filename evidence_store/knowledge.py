@@ -75,7 +75,8 @@ def add_ruleset(db: Database, name: str, paths: list[str], version: str | None =
             note = f"{why}; scanned with libyara"
         else:
             x_target = target.with_suffix(".yrx")
-            yara_x_engine.compile_sources(accepted, defines, compiled_path=x_target, relaxed=bool(relaxed))
+            yara_x_engine.compile_sources(accepted, defines, compiled_path=x_target, relaxed=bool(relaxed),
+                                          checked=True)
             chosen, engine_path, engine_sha256 = "yara-x", str(x_target), _file_sha256(x_target)
             note = why or None
         if refused and accepted:

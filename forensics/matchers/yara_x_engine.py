@@ -74,17 +74,20 @@ def split_sources(sources: Sequence[tuple[str, bytes]], defines: Mapping[str, De
     strict = refused_sources(sources, defines)
     if not strict:
         return {}, []
-    relaxed = refused_sources(sources, defines, relaxed=True)
+    # the relaxed syntax only accepts more: the files the strict pass took need no second look
+    relaxed = refused_sources([(name, data) for name, data in sources if name in strict], defines, relaxed=True)
     return relaxed, [name for name in strict if name not in relaxed]
 
 
 def compile_sources(sources: Sequence[tuple[str, bytes]], defines: Mapping[str, Define] | None = None,
-                    compiled_path: str | Path | None = None, relaxed: bool = False) -> tuple[Any, str | None]:
+                    compiled_path: str | Path | None = None, relaxed: bool = False,
+                    checked: bool = False) -> tuple[Any, str | None]:
     """Compiles the (name, bytes) sources with YARA-X: ``(rules, None)``, or ``(None, reason)`` when
     YARA-X refuses any of them (a refused file may leave some of its rules in YARA-X's compiler, so
     a set is compiled only once every file is known to compile). With ``compiled_path`` the rules are
-    saved there; ``relaxed`` compiles under the libyara-compatible regexp syntax."""
-    refused = refused_sources(sources, defines, relaxed)
+    saved there; ``relaxed`` compiles under the libyara-compatible regexp syntax; ``checked``: the
+    caller has already left out what ``split_sources`` says YARA-X refuses (no second check)."""
+    refused = {} if checked else refused_sources(sources, defines, relaxed)
     if refused:
         return None, "; ".join(f"YARA-X refuses {name}: {why}" for name, why in refused.items())
     compiler = _compiler(defines, relaxed)
