@@ -26,7 +26,7 @@ from forensics.matchers.models import PdqDigest, TlshDigest, YaraOutcome
 from forensics.matchers.tlsh_digest import finish as finish_tlsh
 
 MAGIC_BYTES = 256 * 1024
-DEFAULT_MEMORY_CAP = 128 * 1024 * 1024
+DEFAULT_MEMORY_CAP = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -198,10 +198,13 @@ class Examiner:
 
 
 class _Body:
-    """The stream's bytes while the matchers need them: memory first, a spool file past the cap."""
+    """The stream's bytes while the matchers need them: memory first, a spool file past the cap.
+    ``finish`` turns what memory holds into one ``bytes`` (YARA-X, TLSH and PDQ take nothing else),
+    so the matchers share one copy instead of each making its own."""
 
     def __init__(self, memory_cap: int, spool_dir: str | None) -> None:
         self._memory = bytearray()
+        self._frozen: bytes | None = None
         self._cap, self._dir = memory_cap, spool_dir
         self._file = None
         self.path: str | None = None
@@ -218,7 +221,9 @@ class _Body:
         self._file.write(data)
 
     def data(self) -> bytes:
-        return bytes(self._memory)
+        if self._frozen is None:
+            self._frozen, self._memory = bytes(self._memory), bytearray()
+        return self._frozen
 
     def tlsh(self):
         """A ``tlsh.Tlsh`` fed the whole body (after ``finish``)."""
@@ -226,8 +231,9 @@ class _Body:
 
         state = tlsh.Tlsh()
         if self.path is None:
-            if self._memory:
-                state.update(bytes(self._memory))
+            data = self.data()
+            if data:
+                state.update(data)
             return state
         with open(self.path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
@@ -235,10 +241,13 @@ class _Body:
         return state
 
     def finish(self) -> None:
-        """Everything is written: the spool file is complete for libyara and Pillow to open."""
+        """Everything is written: the spool file is complete for libyara and Pillow to open, or the
+        bytes held in memory are one ``bytes``."""
         if self._file is not None:
             self._file.close()
             self._file = None
+        elif self.path is None:
+            self.data()
 
     def close(self) -> None:
         if self._file is not None:

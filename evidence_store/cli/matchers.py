@@ -155,7 +155,7 @@ def match_option_flags(function):
     for flag, help_text in reversed([
             ("--yara-timeout", "Seconds YARA may spend on one file (default $FORENSICS_YARA_TIMEOUT or 60)."),
             ("--yara-size-cap", "Bytes of one file kept in memory for YARA and PDQ; larger files are spooled to "
-                                "disk and still scanned (default $FORENSICS_YARA_SIZE_CAP or 128 MiB)."),
+                                "disk and still scanned (default $FORENSICS_YARA_SIZE_CAP or 32 MiB)."),
             ("--pdq-radius", "Largest PDQ Hamming distance that matches (default $FORENSICS_PDQ_RADIUS or 31)."),
             ("--pdq-min-quality", "PDQ quality below which an image is not matched (default 50).")]):
         function = click.option(flag, type=click.IntRange(0), default=None, help=help_text)(function)

@@ -40,7 +40,9 @@ class StageOptions:
     report_format: str = "pdf"
     examiner: str | None = None
     yara_timeout: int = field(default_factory=lambda: _env("FORENSICS_YARA_TIMEOUT", 60))
-    yara_size_cap: int = field(default_factory=lambda: _env("FORENSICS_YARA_SIZE_CAP", 128 << 20))
+    # bytes of one stream held in memory for the matchers; a larger one goes to a spool file that libyara
+    # and YARA-X map (32 MiB: two workers each holding a 128 MiB file made the peak of the whole run)
+    yara_size_cap: int = field(default_factory=lambda: _env("FORENSICS_YARA_SIZE_CAP", 32 << 20))
     pdq_radius: int = field(default_factory=lambda: _env("FORENSICS_PDQ_RADIUS", 31))
     pdq_min_quality: int = field(default_factory=lambda: _env("FORENSICS_PDQ_MIN_QUALITY", 50))
     batch_entries: int = field(default_factory=lambda: _env("FORENSICS_BATCH_ENTRIES", 500))
