@@ -29,7 +29,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA cache_size=-65536")      # 64 MiB page cache: index lookups stay in memory
+    cursor.execute("PRAGMA cache_size=-16384")      # 16 MiB page cache per connection (reads go through the mmap)
     cursor.execute("PRAGMA mmap_size=268435456")    # 256 MiB of the file read through the page cache
     cursor.close()
 

@@ -31,8 +31,8 @@ RESTRICTED_HINTS = ("csam", "csem", "cam", "abuse", "child", "category 1", "cate
 HASHSET_LOOKUP = "hashset-lookup/2"   # /2: one finding per set, algorithm and category
 # What a worker keeps about content it has seen, bounded by bytes so its memory stays flat with the
 # size of the exhibit: examined content (reused for equal content) and hash-set results by SHA-256.
-REUSE_BYTES = 48 << 20
-LOOKUP_BYTES = 16 << 20
+REUSE_BYTES = 16 << 20
+LOOKUP_BYTES = 8 << 20
 NAMES_KEPT = 10          # entry names a hash-set finding quotes when a set lists the value more than once
 PATH_EXTERNALS = ("filename", "filepath", "extension")
 

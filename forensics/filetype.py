@@ -51,7 +51,7 @@ class TypeIdentifier:
     (``mime_of_head``) and for the description only of content an examiner will look at
     (``describe``; forensics.content says which)."""
 
-    CACHE_BYTES = 8 << 20           # the heads' cache, by the bytes its keys and values hold
+    CACHE_BYTES = 4 << 20           # the heads' cache, by the bytes its keys and values hold
 
     def __init__(self) -> None:
         import magic
