@@ -188,8 +188,9 @@ class Knowledge:
 
     def reuse(self, session: Session, case_id: int, subject: Subject) -> Reused | None:
         key = self._reuse_key(subject.digests, subject.path)
-        if key in self._seen:
-            return self._seen.get(key)
+        seen = self._seen.get(key)
+        if seen is not None:
+            return seen
         if self.path_externals:
             return None              # path-dependent rules: only the same path in this worker reuses
         row = None

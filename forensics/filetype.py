@@ -84,15 +84,11 @@ class TypeIdentifier:
         """libmagic's description of a stream's first bytes (what ``file -b`` prints)."""
         return self._text.from_buffer(head) if head else "empty"
 
-    def identify_head(self, head: bytes) -> tuple[str, str]:
-        """(mime type, description) of a stream's first bytes."""
-        return self.mime_of_head(head), self.describe(head)
-
     def identify_content(self, head: bytes) -> tuple[str, str]:
-        """(mime type, description) for a file's first bytes."""
+        """(mime type, description) for a file's first bytes (uncached)."""
         if not head:
             return "inode/x-empty", "empty"
-        return self._mime.from_buffer(head), self._text.from_buffer(head)
+        return self._mime.from_buffer(head), self.describe(head)
 
     def identify(self, head: bytes, name: str) -> tuple[str, str, bool]:
         """(mime type, description, extension contradicts content)."""
