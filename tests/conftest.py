@@ -157,6 +157,17 @@ def cli_for(url: str):
     return cli
 
 
+def exhibit_cli(tmp_path: Path, monkeypatch, image: Path, case: str = "C-1", exhibit: str = "E-1"):
+    """(cli, url): a new SQLite case database in ``tmp_path`` (signing keys there too) with ``image``
+    registered as ``exhibit`` of ``case``."""
+    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
+    url = f"sqlite:///{tmp_path / 'case.db'}"
+    cli = cli_for(url)
+    cli("case", "create", case)
+    cli("evidence", "add", str(image), "--case", case, "--exhibit", exhibit, "--examiner", "t")
+    return cli, url
+
+
 @contextmanager
 def ntfs_mounted(tmp_path: Path, size_mib: int = 16):
     """An NTFS volume (mkntfs) mounted read-write with ntfs-3g (named streams as ``file:stream``): yields

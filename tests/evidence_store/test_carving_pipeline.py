@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from forensics.sample import build_fat_image, sample_files
-from tests.conftest import cli_for, require_tools
+from tests.conftest import exhibit_cli, require_tools
 
 
 def _reformatted_fat(tmp_path: Path) -> tuple[Path, dict[str, bytes], dict[str, bytes]]:
@@ -32,11 +32,7 @@ def _reformatted_fat(tmp_path: Path) -> tuple[Path, dict[str, bytes], dict[str, 
 
 def test_process_carves_what_the_walk_cannot_see(tmp_path, monkeypatch):
     image, old, new = _reformatted_fat(tmp_path)
-    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
-    url = f"sqlite:///{tmp_path / 'case.db'}"
-    cli = cli_for(url)
-    cli("case", "create", "C-1")
-    cli("evidence", "add", str(image), "--case", "C-1", "--exhibit", "E-1", "--examiner", "t")
+    cli, _url = exhibit_cli(tmp_path, monkeypatch, image)
     out = cli("process", "--case", "C-1", "--exhibit", "E-1")
     assert "carved" in out
     files = [json.loads(line) for line in cli("files", "--case", "C-1", "--exhibit", "E-1", "--json").splitlines()]
@@ -81,11 +77,7 @@ def test_carve_batches_hold_ranges_by_bytes(tmp_path, monkeypatch):
     from evidence_store.runs import RunContext
 
     image, _old, _new = _reformatted_fat(tmp_path)
-    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
-    url = f"sqlite:///{tmp_path / 'case.db'}"
-    cli = cli_for(url)
-    cli("case", "create", "C-1")
-    cli("evidence", "add", str(image), "--case", "C-1", "--exhibit", "E-1", "--examiner", "t")
+    cli, url = exhibit_cli(tmp_path, monkeypatch, image)
     cli("process", "--case", "C-1", "--exhibit", "E-1", "--no-match", "--no-carve")
     db = Database(url)
     _case_id, exhibit_id = lookup_exhibit(db, "C-1", "E-1")

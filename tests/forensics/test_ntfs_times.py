@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from forensics.ntfs_times import TICKS_PER_SECOND, anomaly, filetime
-from tests.conftest import cli_for, ntfs_mounted
+from tests.conftest import exhibit_cli, ntfs_mounted
 
 
 def _ticks(when: datetime) -> int:
@@ -81,11 +81,7 @@ def test_files_json_shows_both_times(stomped_ntfs, tmp_path, monkeypatch):
 
 
 
-    monkeypatch.setenv("FORENSICS_KEY_DIR", str(tmp_path / "keys"))
-    url = f"sqlite:///{tmp_path / 'case.db'}"
-    cli = cli_for(url)
-    cli("case", "create", "C")
-    cli("evidence", "add", str(stomped_ntfs), "--case", "C", "--exhibit", "E", "--examiner", "t")
+    cli, _url = exhibit_cli(tmp_path, monkeypatch, stomped_ntfs, "C", "E")
     cli("process", "--case", "C", "--exhibit", "E", "--no-carve", "--no-match")
     rows = {r["path"]: r for r in map(json.loads, cli("files", "--case", "C", "--exhibit", "E", "--json").splitlines())}
     assert rows["/backdated.txt"]["crtime"].startswith("2001-01-01")
