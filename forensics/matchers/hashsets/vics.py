@@ -47,7 +47,7 @@ def read_vics(path: str | Path) -> Iterator[Parsed]:
                     number += 1  # a case whose "Media" starts past the sniffed part: read whole
                     yield _media(item, number) if isinstance(item, dict) else \
                         HashSetWarning(number, f"media record {number} is not an object")
-        except ijson.JSONError as exc:
+        except (ijson.JSONError, UnicodeDecodeError) as exc:   # ijson decodes strings as UTF-8 as it goes
             yield HashSetWarning(number + 1, f"JSON stops being valid after record {number}: {exc}")
 
 
