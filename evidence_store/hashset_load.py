@@ -37,6 +37,7 @@ REBUILD_RATIO = 1               # SQLite: rebuild the indexes when the new set i
 BYTES_PER_ENTRY = 48            # a rough size of one line of a hash list, to estimate its rows
 IN_PROCESS_BYTES = 16 << 20      # smaller files are parsed in this process (a spawn costs ~0.3 s)
 PDQ_FIELD = 3                    # ROW index of the PDQ value
+SORT_THREADS = 2                 # SQLite helper threads for the sorts of CREATE INDEX (PRAGMA threads)
 
 
 def _estimated_rows(path: str | Path, fmt: str) -> int:
@@ -51,9 +52,18 @@ def _estimated_rows(path: str | Path, fmt: str) -> int:
     return Path(path).stat().st_size // BYTES_PER_ENTRY
 
 
+def expected_digests(path: str | Path, fmt: str) -> int:
+    """At least the number of digests the file can hold, to size its filter (folded to fit after)."""
+    if fmt == "nsrl-rdsv3":
+        return 3 * _estimated_rows(path, fmt)
+    return Path(path).stat().st_size // 32 + 1         # a digest is 32 hex characters or more
+
+
 def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_category: str | None = None,
-         tick: Callable[[int], None] | None = None, warn: Callable[[str], None] | None = None) -> tuple[int, int]:
-    """Writes the set's rows in one transaction; returns (entries, entries with a PDQ value)."""
+         tick: Callable[[int], None] | None = None, warn: Callable[[str], None] | None = None,
+         filter_path: str | Path | None = None) -> tuple[int, int]:
+    """Writes the set's rows in one transaction; returns (entries, entries with a PDQ value). With
+    ``filter_path``, the set's digest filter is written there from the same rows (digest_filter)."""
     from forensics.matchers.hashsets import bulk
     from forensics.matchers.models import HashSetWarning
 
@@ -65,7 +75,9 @@ def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_c
     counts = [0, 0]
 
     def each_piece():
-        for piece in produce(path, fmt, mode=mode, hashset_id=hashset_id, default_category=default_category):
+        for piece in produce(path, fmt, mode=mode, hashset_id=hashset_id, default_category=default_category,
+                             filter_path=str(filter_path) if filter_path else None,
+                             expected_digests=expected_digests(path, fmt) if filter_path else 0):
             if isinstance(piece, HashSetWarning):
                 if warn:
                     warn(f"line {piece.line}: {piece.message}")
@@ -107,7 +119,10 @@ def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_c
                                                f"SELECT {names} FROM hashset_load")
                 connection.exec_driver_sql("ANALYZE hashset_entries")
             else:
+                cache, threads = (connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("cache_size",
+                                                                                                      "threads"))
                 connection.exec_driver_sql("PRAGMA cache_size=-1048576")   # 1 GiB while the indexes are built
+                connection.exec_driver_sql(f"PRAGMA threads={SORT_THREADS}")   # index builds sort on more cores
                 # rebuilding the indexes pays when the new set is not small beside what is there already
                 held = connection.execute(select(func.max(table.c.id))).scalar() or 0
                 rebuild = held < REBUILD_RATIO * _estimated_rows(path, fmt)
@@ -122,8 +137,9 @@ def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_c
                     if rebuild:
                         for index in table.indexes:
                             index.create(connection)
-                finally:
-                    connection.exec_driver_sql("PRAGMA cache_size=-65536")
+                finally:                                   # the connection goes back to the pool as it was
+                    connection.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
+                    connection.exec_driver_sql(f"PRAGMA threads={int(threads)}")
         finally:
             cursor.close()
     return counts[0], counts[1]

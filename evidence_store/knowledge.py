@@ -6,6 +6,7 @@ never held in memory. Each import is a custody event on the lab chain.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -144,16 +145,20 @@ def import_hashset(db: Database, path: str, name: str, kind: str, *, fmt: str | 
         session.add(row)
         session.flush()
         hashset_id = row.id
+    filter_path = lab_dir(db) / "hashsets" / f"{hashset_id}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:60]}.filter"
     try:
-        entries, pdq = hashset_load.load(db, hashset_id, source, fmt, default_category=category, tick=tick, warn=warn)
+        entries, pdq = hashset_load.load(db, hashset_id, source, fmt, default_category=category, tick=tick, warn=warn,
+                                         filter_path=filter_path)
     except BaseException:
         with db.session() as session:             # the set is whole or absent: no row without its entries
             session.delete(session.get(HashSet, hashset_id))
+        filter_path.unlink(missing_ok=True)
         raise
     index_path = _build_pdq_index(db, name, version, hashset_id) if pdq else None
     with db.session() as session:
         row = session.get(HashSet, hashset_id)
         row.entries, row.pdq_entries, row.pdq_index_path = entries, pdq, index_path
+        row.filter_path, row.filter_sha256 = str(filter_path), _file_sha256(filter_path)
         append(session, Event(action="hashset-import", actor=actor[0], actor_role=actor[1],
                               tool_name=forensics.TOOL_NAME, tool_version=f"{forensics.__version__}/parser-{PARSER_VERSION}",
                               idempotency_key=f"hashset-import:{name}:{version}:{content_sha256}",

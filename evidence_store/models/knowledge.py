@@ -70,6 +70,8 @@ class HashSet(Base):
     entries: Mapped[Optional[int]] = mapped_column(BigInteger)
     pdq_entries: Mapped[Optional[int]] = mapped_column(BigInteger)
     pdq_index_path: Mapped[Optional[str]] = mapped_column(Text)
+    filter_path: Mapped[Optional[str]] = mapped_column(Text)           # digest filter (None: sets imported before 0015)
+    filter_sha256: Mapped[Optional[str]] = mapped_column(String(64))   # checked by every worker that maps it
     created_at: Mapped[created]
 
 

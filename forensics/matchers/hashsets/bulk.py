@@ -22,19 +22,34 @@ from operator import is_not, itemgetter
 from pathlib import Path
 
 from forensics.matchers.hashsets import ROW, read_rows
+from forensics.matchers.hashsets.digest_filter import FilterBuilder
 from forensics.matchers.models import HashSetWarning
 
 CHUNK = 50_000
 _NONES = (None,) * len(ROW)
 _FREE_TEXT = {ROW.index("category"), ROW.index("name"), ROW.index("reference")}
 _NULLABLE = {ROW.index("name"), ROW.index("size"), ROW.index("reference")}   # in the RDSv3 fast path
+_DIGESTS = {ROW.index("md5"), ROW.index("sha1"), ROW.index("sha256")}
 _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 Piece = list[tuple[tuple[int, ...], object, int]]
 
 
 def pieces(path: str | Path, fmt: str, *, mode: str, hashset_id: int,
-           default_category: str | None = None) -> Iterator[Piece | HashSetWarning]:
+           default_category: str | None = None, filter_path: str | None = None,
+           expected_digests: int = 0) -> Iterator[Piece | HashSetWarning]:
+    """The set's rows as pieces; with ``filter_path``, also the set's digest filter (``digest_filter``),
+    fed from the same rows and written there once every row has been given out."""
+    builder = FilterBuilder(expected_digests) if filter_path else None
+
+    def finish(shaped: list[tuple[tuple[int, ...], list[tuple]]]) -> Piece:
+        if builder is not None:
+            for fields, members in shaped:
+                for n, field in enumerate(fields):
+                    if field in _DIGESTS:
+                        builder.add_hex([member[n] for member in members])
+        return _finish(shaped, mode, hashset_id)
+
     if fmt == "hash-list":
         rows: Iterable = _hash_list_rows(path)
     elif fmt == "nsrl-rdsv3":
@@ -51,7 +66,7 @@ def pieces(path: str | Path, fmt: str, *, mode: str, hashset_id: int,
                 members = [r[:at] + (default_category,) + r[at:] for r in row.rows]
             else:
                 fields, members = row.fields, row.rows
-            yield _finish([(fields, members)], mode, hashset_id)
+            yield finish([(fields, members)])
             continue
         if isinstance(row, HashSetWarning):
             yield row
@@ -61,10 +76,12 @@ def pieces(path: str | Path, fmt: str, *, mode: str, hashset_id: int,
         groups[tuple(map(is_not, row, _NONES))].append(row)
         count += 1
         if count >= CHUNK:
-            yield _piece(groups, mode, hashset_id)
+            yield finish(_shaped(groups))
             groups, count = defaultdict(list), 0
     if count:
-        yield _piece(groups, mode, hashset_id)
+        yield finish(_shaped(groups))
+    if builder is not None:
+        builder.save(filter_path, hashset_id)
 
 
 class _Ready:
@@ -133,11 +150,13 @@ def _rdsv3_rows(path: str | Path) -> Iterator[_Ready | tuple | HashSetWarning]:
 
 
 def pieces_in_process(path: str | Path, fmt: str, *, mode: str, hashset_id: int,
-                      default_category: str | None = None) -> Iterator[Piece | HashSetWarning]:
+                      default_category: str | None = None, filter_path: str | None = None,
+                      expected_digests: int = 0) -> Iterator[Piece | HashSetWarning]:
     """``pieces`` computed by a spawned process; the pipe between them holds a few pieces at most."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    worker = context.Process(target=_produce, args=(send, str(path), fmt, mode, hashset_id, default_category),
+    worker = context.Process(target=_produce, args=(send, str(path), fmt, mode, hashset_id, default_category, filter_path,
+                                               expected_digests),
                              name="hashset-parse", daemon=True)
     worker.start()
     send.close()
@@ -161,9 +180,11 @@ def pieces_in_process(path: str | Path, fmt: str, *, mode: str, hashset_id: int,
         worker.join()
 
 
-def _produce(send, path: str, fmt: str, mode: str, hashset_id: int, default_category: str | None) -> None:
+def _produce(send, path: str, fmt: str, mode: str, hashset_id: int, default_category: str | None,
+             filter_path: str | None, expected_digests: int) -> None:
     try:
-        for piece in pieces(path, fmt, mode=mode, hashset_id=hashset_id, default_category=default_category):
+        for piece in pieces(path, fmt, mode=mode, hashset_id=hashset_id, default_category=default_category,
+                            filter_path=filter_path, expected_digests=expected_digests):
             send.send(("piece", piece))
         send.send(("end", None))
     except BaseException as exc:                     # the importer raises it, with its own message
@@ -175,12 +196,12 @@ def _produce(send, path: str, fmt: str, mode: str, hashset_id: int, default_cate
         send.close()
 
 
-def _piece(groups: dict[tuple, list[tuple]], mode: str, hashset_id: int) -> Piece:
+def _shaped(groups: dict[tuple, list[tuple]]) -> list[tuple[tuple[int, ...], list[tuple]]]:
     shaped = []
     for mask, members in groups.items():
         fields = tuple(i for i, present in enumerate(mask) if present)
         shaped.append((fields, list(map(_picker(fields), members))))
-    return _finish(shaped, mode, hashset_id)
+    return shaped
 
 
 def _finish(shaped: list[tuple[tuple[int, ...], list[tuple]]], mode: str, hashset_id: int) -> Piece:
