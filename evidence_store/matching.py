@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from evidence_store.db import Database
@@ -35,6 +36,8 @@ REUSE_BYTES = 16 << 20
 LOOKUP_BYTES = 8 << 20
 NAMES_KEPT = 10          # entry names a hash-set finding quotes when a set lists the value more than once
 PATH_EXTERNALS = ("filename", "filepath", "extension")
+DIGEST_ALGORITHMS = ("md5", "sha1", "sha256")    # in the order their findings are listed
+PROBES_PER_STATEMENT = 500                         # values in one IN (...) (SQLite allows 32,766 parameters)
 
 
 @dataclass
@@ -83,6 +86,12 @@ def _key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
+def _hashset_key(hashset_id: int, entry_id: int, algorithm: str) -> str:
+    """``_key("hashset", hashset_id, entry_id, algorithm)`` without the JSON encoder (the same text:
+    two integers and a name; it runs for every hash-set hit)."""
+    return hashlib.sha256(f'["hashset", {int(hashset_id)}, {int(entry_id)}, "{algorithm}"]'.encode()).hexdigest()
+
+
 class Knowledge:
     """Prepared once per worker process (native imports happen here)."""
 
@@ -120,10 +129,11 @@ class Knowledge:
                            sorted((h.sha256, h.kind) for h in self.hashsets.values()),
                            options.matching(), self.versions, HASHSET_LOOKUP)[:16]
         self.identity = identity(db)
-        mark = "?" if db.dialect == "sqlite" else "%s"
-        self._lookup_sql = " UNION ALL ".join(
-            f"SELECT '{algorithm}', id, hashset_id, category, name, size, reference FROM hashset_entries "
-            f"WHERE {algorithm} = {mark}" for algorithm in ("md5", "sha1", "sha256")) + " ORDER BY 1, 2"
+        self.filters, self.filter_state = _filters(self.hashsets.values())
+        self._set_fields = {h.id: dict(matcher="hashset", matcher_version=HASHSET_LOOKUP, engine_versions={},
+                                       set_name=h.name, set_version=h.version, set_sha256=h.sha256,
+                                       outcome="match", known=h.kind) for h in self.hashsets.values()}
+        self._mark = "?" if db.dialect == "sqlite" else "%s"
         self._seen: SizedLRU[tuple, Reused] = SizedLRU(REUSE_BYTES, _reused_bytes)
         self._looked_up: SizedLRU[str, list[dict[str, Any]]] = SizedLRU(LOOKUP_BYTES, _found_bytes)
 
@@ -131,13 +141,19 @@ class Knowledge:
         """What the content runs record: the knowledge applied and its limits."""
         return {"rulesets": [(r.name, r.version, r.sha256, r.engine or "libyara") for r in self.rulesets],
                 "hashsets": [(h.name, h.version, h.sha256) for h in self.hashsets.values()],
-                "options": self.options.matching(), "matchers": self.versions, "knowledge": self.digest}
+                "options": self.options.matching(), "matchers": self.versions, "knowledge": self.digest,
+                "hashset_filters": self.filter_state}
 
     # --- hash sets ---------------------------------------------------------------------------------------
     def lookup(self, session: Session, digests) -> list[dict[str, Any]]:
-        """Hash-set findings for one stream, by MD5, SHA-1 and SHA-256: one statement of three indexed
-        probes, sent as driver SQL (this runs once per stream; building a Core select each time cost
-        more than the probes). Results depend on the content only and are kept per worker by SHA-256.
+        """Hash-set findings for one stream (``lookup_many`` of one)."""
+        return self.lookup_many(session, [digests])[0]
+
+    def lookup_many(self, session: Session, streams: Sequence) -> list[list[dict[str, Any]]]:
+        """Hash-set findings for each of ``streams`` (their Digests), by MD5, SHA-1 and SHA-256. The sets'
+        digest filters rule most digests out in memory; the others are probed in the database together
+        (one ``IN`` statement per algorithm for the whole group, not one round trip per stream). Results
+        depend on the content only and are kept per worker by SHA-256.
 
         One finding per hash set, algorithm and category, however many of the set's entries carry the
         value: a set that lists one hash under many names (NSRL rows per product and file name, a list
@@ -145,39 +161,80 @@ class Knowledge:
         (557 x 557 on the bench disk). The finding names the first entry (lowest id, as before) and
         counts the others."""
         if not self.hashsets:
-            return []
-        cached = self._looked_up.get(digests.sha256)
-        if cached is not None:
-            return [dict(f, detail=dict(f["detail"])) for f in cached]
+            return [[] for _ in streams]
+        results: list[list[dict[str, Any]] | None] = [None] * len(streams)
+        todo: dict[str, list[int]] = {}                # SHA-256 -> positions (a group may repeat content)
+        for position, digests in enumerate(streams):
+            cached = self._looked_up.get(digests.sha256)
+            if cached is not None:
+                results[position] = cached
+            else:
+                todo.setdefault(digests.sha256, []).append(position)
+        if todo:
+            firsts = [streams[positions[0]] for positions in todo.values()]
+            rows = self._probe_many(session, {a: self._maybe([getattr(d, a) for d in firsts])
+                                              for a in DIGEST_ALGORITHMS})
+            for digests in firsts:
+                hits: list[tuple] = []
+                if rows:
+                    for key in (("md5", digests.md5), ("sha1", digests.sha1), ("sha256", digests.sha256)):
+                        hits.extend(rows.get(key, ()))
+                found = self._findings(digests, hits) if hits else []
+                if found or self.filters is None:       # with filters, "in no set" is cheaper to ask again
+                    self._looked_up.put(digests.sha256, found)
+                for position in todo[digests.sha256]:
+                    results[position] = found
+        return [[dict(f, detail=dict(f["detail"])) for f in found] if found else [] for found in results]
+
+    def _maybe(self, values: list[str]) -> list[str]:
+        """The digests (of one algorithm) some set may hold: all of them without filters; with them, only
+        those some set's filter does not rule out (most streams: none, and the database is not asked)."""
+        if self.filters is None:
+            return sorted(set(values))
+        wanted: set[str] = set()
+        for digest_filter in self.filters:
+            answers = digest_filter.maybe_many(values) if len(values) >= 16 else map(digest_filter.maybe, values)
+            wanted.update(value for value, maybe in zip(values, answers) if maybe)
+        return sorted(wanted)
+
+    def _probe_many(self, session: Session, wanted: dict[str, list[str]]) -> dict[tuple[str, str], list[tuple]]:
+        """Indexed ``IN`` probes, sent as driver SQL (building a Core select per group cost more than the
+        probes); rows by (algorithm, value), each list in entry id order."""
+        found: dict[tuple[str, str], list[tuple]] = {}
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:
-            cursor.execute(self._lookup_sql, (digests.md5, digests.sha1, digests.sha256))
-            rows = cursor.fetchall()
+            for algorithm, values in wanted.items():
+                for start in range(0, len(values), PROBES_PER_STATEMENT):
+                    chunk = values[start:start + PROBES_PER_STATEMENT]
+                    cursor.execute(f"SELECT {algorithm}, id, hashset_id, category, name, size, reference "
+                                   f"FROM hashset_entries WHERE {algorithm} IN ({', '.join([self._mark] * len(chunk))})"
+                                   " ORDER BY id", chunk)
+                    for value, *row in cursor.fetchall():
+                        found.setdefault((algorithm, value), []).append((algorithm, *row))
         finally:
             cursor.close()
+        return found
+
+    def _findings(self, digests, rows: list[tuple]) -> list[dict[str, Any]]:
         groups: dict[tuple, dict[str, Any]] = {}
         for algorithm, entry_id, hashset_id, category, name, size, reference in rows:   # ordered by algorithm, id
-            hashset = self.hashsets.get(hashset_id)
-            if hashset is None:
+            base = self._set_fields.get(hashset_id)
+            if base is None:
                 continue
             group = groups.get((algorithm, hashset_id, category))
             if group is not None:
-                group["detail"]["entries"] += 1
-                if name and name not in group["detail"]["names"] and len(group["detail"]["names"]) < NAMES_KEPT:
-                    group["detail"]["names"].append(name)
+                detail = group["detail"]
+                detail["entries"] += 1
+                if name and name not in detail["names"] and len(detail["names"]) < NAMES_KEPT:
+                    detail["names"].append(name)
                 continue
-            value = getattr(digests, algorithm)
             groups[(algorithm, hashset_id, category)] = dict(
-                matcher="hashset", matcher_version=HASHSET_LOOKUP, engine_versions={},
-                set_name=hashset.name, set_version=hashset.version, set_sha256=hashset.sha256,
-                outcome="match", rule=algorithm, category=category, known=hashset.kind,
+                base, rule=algorithm, category=category,
                 detail={"entry_id": entry_id, "name": name, "size": size,
-                        "reference": reference, "matched_on": algorithm, "value": value,
+                        "reference": reference, "matched_on": algorithm, "value": getattr(digests, algorithm),
                         "entries": 1, "names": [name] if name else []},
-                key=_key("hashset", hashset.id, entry_id, algorithm))
-        found = list(groups.values())
-        self._looked_up.put(digests.sha256, found)
-        return [dict(f, detail=dict(f["detail"])) for f in found]
+                key=_hashset_key(hashset_id, entry_id, algorithm))
+        return list(groups.values())
 
     # --- equal content examined once ----------------------------------------------------------------------
     def _reuse_key(self, digests, path: str) -> tuple:
@@ -186,30 +243,53 @@ class Knowledge:
         externals = externals_for(path, digests.mime)
         return (digests.sha256, *(externals[name] for name in self.path_externals))
 
-    def reuse(self, session: Session, case_id: int, subject: Subject) -> Reused | None:
+    def reuse(self, session: Session, case_id: int, subject: Subject,
+              earlier: dict[str, Reused] | None = None) -> Reused | None:
+        """What equal content was found to be: examined by this worker before, or in the case database
+        (``earlier``, from ``reuse_many`` for the subject's group; without it, asked here)."""
         key = self._reuse_key(subject.digests, subject.path)
         seen = self._seen.get(key)
         if seen is not None:
             return seen
         if self.path_externals:
             return None              # path-dependent rules: only the same path in this worker reuses
-        row = None
-        for model in (FileEntry, CarvedObjectRow):
-            row = session.execute(select(model.id, model.tlsh, model.pdq_hash, model.pdq_quality, model.pdq_convention)
-                                  .join(Exhibit, Exhibit.id == model.exhibit_id)
-                                  .where(Exhibit.case_id == case_id, model.sha256 == subject.digests.sha256,
-                                         model.match_status == self.digest).limit(1)).first()
-            if row is not None:
-                column = Finding.file_entry_id if model is FileEntry else Finding.carved_object_id
-                findings = [self._finding_dict(f) for f in session.scalars(
-                    select(Finding).where(column == row.id, Finding.matcher.in_(("yara", "pdq"))))]
-                break
-        if row is None:
-            return None
-        reused = Reused(row.tlsh, (row.pdq_hash, row.pdq_quality, row.pdq_convention) if row.pdq_hash else None,
-                        tuple(findings))
-        self._remember(key, reused)
+        if earlier is None:
+            earlier = self.reuse_many(session, case_id, [(subject, subject.digests)])
+        reused = earlier.get(subject.digests.sha256)
+        if reused is not None:
+            self._remember(key, reused)
         return reused
+
+    def reuse_many(self, session: Session, case_id: int, streams: Sequence[tuple[Subject, Any]]) -> dict[str, Reused]:
+        """Content of ``streams`` (subject, digests) that the case has examined against the same knowledge
+        already, by SHA-256: a few statements for the whole group (the first entry, else carved object,
+        with that content, and its YARA and PDQ findings)."""
+        if self.path_externals:
+            return {}
+        wanted = sorted({digests.sha256 for subject, digests in streams
+                         if self._seen.get(self._reuse_key(digests, subject.path)) is None})
+        found: dict[str, Reused] = {}
+        for model in (FileEntry, CarvedObjectRow):
+            wanted = [sha256 for sha256 in wanted if sha256 not in found]
+            for start in range(0, len(wanted), PROBES_PER_STATEMENT):
+                chunk = wanted[start:start + PROBES_PER_STATEMENT]
+                first = (select(func.min(model.id)).join(Exhibit, Exhibit.id == model.exhibit_id)
+                         .where(Exhibit.case_id == case_id, model.sha256.in_(chunk), model.match_status == self.digest)
+                         .group_by(model.sha256))
+                rows = session.execute(select(model.id, model.sha256, model.tlsh, model.pdq_hash, model.pdq_quality,
+                                              model.pdq_convention).where(model.id.in_(first))).all()
+                if not rows:
+                    continue
+                column = Finding.file_entry_id if model is FileEntry else Finding.carved_object_id
+                findings: dict[int, list[dict[str, Any]]] = {}
+                for f in session.scalars(select(Finding).where(column.in_([r.id for r in rows]),
+                                                               Finding.matcher.in_(("yara", "pdq")))
+                                         .order_by(Finding.id)):
+                    findings.setdefault(getattr(f, column.key), []).append(self._finding_dict(f))
+                for row in rows:
+                    found[row.sha256] = Reused(row.tlsh, (row.pdq_hash, row.pdq_quality, row.pdq_convention)
+                                               if row.pdq_hash else None, tuple(findings.get(row.id, ())))
+        return found
 
     def _hashset_id(self, name: str, sha256: str) -> int | None:
         return next((h.id for h in self.hashsets.values() if h.name == name and h.sha256 == sha256), None)
@@ -287,9 +367,34 @@ class Knowledge:
         return problems
 
 
+def _filters(hashsets) -> tuple[list | None, str]:
+    """Each hash set's digest filter, checked against the SHA-256 its import recorded; ``None`` (every
+    lookup asks the database, as before filters existed) when a set holding digests has no usable
+    filter — a set imported before migration 0015, one still being imported, a missing or altered
+    file — with the reason, recorded in the content runs' parameters."""
+    from forensics.matchers.hashsets.digest_filter import DigestFilter, DigestFilterError
+
+    loaded = []
+    for hashset in hashsets:
+        holds_digests = hashset.entries is None or hashset.entries > (hashset.pdq_entries or 0)
+        if not holds_digests:
+            continue
+        if not hashset.filter_path or not hashset.filter_sha256:
+            return None, f"off: hash set {hashset.name} {hashset.version} has no digest filter"
+        try:
+            loaded.append(DigestFilter(hashset.filter_path, hashset.id, hashset.filter_sha256))
+        except DigestFilterError as exc:
+            return None, f"off: hash set {hashset.name} {hashset.version}: {exc}"
+    return loaded, f"on ({len(loaded)} sets)"
+
+
 def _found_bytes(key: str, found: list[dict[str, Any]]) -> int:
-    """About what a cached lookup holds: the key and list, and each finding's JSON size thrice."""
-    return 150 + len(key) + sum(3 * len(json.dumps(f, default=str)) for f in found)
+    """About what a cached lookup holds: the key and list, and per finding its two dicts (~3 KiB by
+    sys.getsizeof over keys and values, shared strings counted) plus the texts it quotes. Counted
+    without encoding anything: this runs for every stream looked up."""
+    return 150 + len(key) + sum(3000 + len(f["set_name"]) + len(f["detail"]["name"] or "")
+                                + len(str(f["detail"]["reference"] or "")) + len(f["category"] or "")
+                                + sum(map(len, f["detail"]["names"])) for f in found)
 
 
 def _reused_bytes(key: tuple, reused: Reused) -> int:

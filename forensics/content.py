@@ -89,6 +89,16 @@ class Examiner:
 
         Raises :class:`ItemError` when the stream cannot be read (nothing is recorded for it then).
         """
+        read = self.read(chunks, path)
+        try:
+            return self.conclude(read, decide is None or decide(read.digests), describe)
+        finally:
+            read.close()
+
+    def read(self, chunks: Iterable[bytes], path: str) -> Read:
+        """The first half of ``examine``: reads the stream, computes its digests and type, and keeps its
+        bytes where a matcher may need them, so the caller can look a group of streams up in the hash
+        sets at once before deciding for each (``conclude``). Close what it returns."""
         md5, sha1, sha256 = hashlib.md5(), hashlib.sha1(), hashlib.sha256()
         head, size = bytearray(), 0
         mime: str | None = None
@@ -124,22 +134,33 @@ class Examiner:
                     body.add(magic_head)
                 if tlsh_state is not None and head:
                     tlsh_state.update(magic_head)
-            digests = Digests(size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), mime, None,
-                              extension_mismatch(posixpath.basename(path), mime))
-            if decide is not None and not decide(digests):
-                examined = Examined(digests, finish_tlsh(tlsh_state, size), None, (), (), False)
+        except (OSError, RuntimeError) as exc:
+            body.close()
+            raise ItemError(f"read failed after {size} bytes: {exc}") from exc
+        except BaseException:
+            body.close()
+            raise
+        digests = Digests(size, md5.hexdigest(), sha1.hexdigest(), sha256.hexdigest(), mime, None,
+                          extension_mismatch(posixpath.basename(path), mime))
+        return Read(digests, path, body, keep, tlsh_state, magic_head)
+
+    def conclude(self, read: Read, match: bool, describe: Callable[[Examined], bool] | None = None) -> Examined:
+        """The second half: the content matchers when ``match``, then the description if ``describe``
+        says it is worth it. The caller closes ``read``."""
+        digests, body, tlsh_state = read.digests, read.body, read.tlsh_state
+        try:
+            if not match:
+                examined = Examined(digests, finish_tlsh(tlsh_state, digests.size), None, (), (), False)
             else:
                 body.finish()
-                if tlsh_state is None and self.tlsh and keep and not mime.startswith("image/"):
+                if tlsh_state is None and self.tlsh and read.keep and not digests.mime.startswith("image/"):
                     tlsh_state = body.tlsh()              # a kept body's TLSH: only for content that is matched
-                examined = self._match(digests, body, path, finish_tlsh(tlsh_state, size))
+                examined = self._match(digests, body, read.path, finish_tlsh(tlsh_state, digests.size))
             if describe is None or describe(examined):
-                examined = replace(examined, digests=replace(digests, description=self.types.describe(magic_head)))
+                examined = replace(examined, digests=replace(digests, description=self.types.describe(read.magic_head)))
             return examined
         except (OSError, RuntimeError) as exc:
-            raise ItemError(f"read failed after {size} bytes: {exc}") from exc
-        finally:
-            body.close()
+            raise ItemError(f"examining it failed after reading {digests.size} bytes: {exc}") from exc
 
     def _start(self, mime: str, keep: bool):
         """Keep the bytes for the matchers? And a TLSH state fed as the chunks come, for content whose
@@ -197,6 +218,30 @@ class Examiner:
         return tuple(extract_text(text, "pdf-text")) if text else ()
 
 
+@dataclass
+class Read:
+    """A stream read once (``Examiner.read``): its digests and type, its bytes where kept."""
+
+    digests: Digests
+    path: str
+    body: _Body
+    keep: bool
+    tlsh_state: object
+    magic_head: bytes
+
+    @property
+    def held(self) -> int:
+        """Bytes this holds in memory (a spooled body holds none)."""
+        return self.body.held
+
+    @property
+    def spooled(self) -> bool:
+        return self.body.path is not None
+
+    def close(self) -> None:
+        self.body.close()
+
+
 class _Body:
     """The stream's bytes while the matchers need them: memory first, a spool file past the cap.
     ``finish`` turns what memory holds into one ``bytes`` (YARA-X, TLSH and PDQ take nothing else),
@@ -219,6 +264,10 @@ class _Body:
             self._file.write(self._memory)
             self._memory = bytearray()
         self._file.write(data)
+
+    @property
+    def held(self) -> int:
+        return len(self._frozen) if self._frozen is not None else len(self._memory)
 
     def data(self) -> bytes:
         if self._frozen is None:

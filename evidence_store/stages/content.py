@@ -1,9 +1,10 @@
 """The content stage: every data stream read once (forensics.content), per batch of entries.
 
-The same chunks give MD5/SHA-1/SHA-256, the type and the extension check, TLSH, YARA and PDQ;
-hash sets are looked up as soon as the digests are known, so known-good content can skip the
-content matchers (``--skip-known-good``) and content already examined in the case is not examined
-again (its results are attached to the new entry). ``run_carved`` passes the carved objects
+The same chunks give MD5/SHA-1/SHA-256, the type and the extension check, TLSH, YARA and PDQ.
+Streams are read in groups; once a group's digests are known they are looked up together (hash
+sets, behind their digest filters, and content the case examined before), then each stream is
+matched: known-good content can skip the content matchers (``--skip-known-good``) and content
+already examined in the case is not examined again (its results are attached to the new entry). ``run_carved`` passes the carved objects
 through the same machinery, reading them from the artifact store.
 """
 from __future__ import annotations
@@ -94,9 +95,8 @@ def run_batch(db: Database, exhibit_id: int, id_range: Sequence[int], ctx: RunCo
             subjects = [Subject("file", r.id, r.path, r.size, r.volume_id) for r in todo[start:start + COMMIT]]
             locators = {r.id: r.locator for r in todo[start:start + COMMIT]}
             with db.reading() as session:               # reads outside any write transaction
-                for subject in subjects:
-                    _examine(session, subject, reader.chunks(locators[subject.id]), examiner, knowledge, case_id,
-                             options)
+                _examine_group(session, [(s, reader.chunks(locators[s.id])) for s in subjects], examiner,
+                               knowledge, case_id, options)
             with db.session() as session:
                 recorded += write(session, exhibit_id, run.id, subjects, knowledge)
     return recorded
@@ -121,54 +121,103 @@ def run_carved(db: Database, exhibit_id: int, item: None, ctx: RunContext, optio
             subjects = [Subject("carved", r.id, f"carved/{r.id}.{r.extension}", r.size) for r in rows]
             paths = {r.id: r.artifact_path for r in rows}
             with db.reading() as session:
-                for subject in subjects:
-                    _examine(session, subject, _artifact(paths[subject.id]), knowledge.examiner, knowledge, case_id,
-                             options)
+                _examine_group(session, [(s, _artifact(paths[s.id])) for s in subjects], knowledge.examiner,
+                               knowledge, case_id, options)
             with db.session() as session:
                 recorded += write(session, exhibit_id, run.id, subjects, knowledge)
     return recorded
 
 
-def _examine(session: Session, subject: Subject, chunks: Iterator[bytes], examiner, knowledge: Knowledge | None,
-             case_id: int, options: StageOptions) -> None:
-    from forensics.content import worth_describing
-    from forensics.errors import ItemError
+def _examine_group(session: Session, items: Sequence[tuple[Subject, Iterator[bytes]]], examiner,
+                   knowledge: Knowledge | None, case_id: int, options: StageOptions) -> None:
+    """Reads each stream once, then looks the digests of what was read up together (hash sets and
+    content the case examined before: a few statements per group instead of several per stream), then
+    decides and matches each. Bytes kept for the matchers wait in memory meanwhile, so a group is cut
+    when they reach the in-memory cap (``yara_size_cap``) or a stream had to be spooled."""
+    waiting: list[tuple[Subject, object, float]] = []
+    held = 0
+    try:
+        for subject, chunks in items:
+            started = time.monotonic()
+            read = _read(subject, chunks, examiner, options)
+            if read is None:
+                continue
+            waiting.append((subject, read, started))
+            held += read.held
+            if held >= options.yara_size_cap or read.spooled:
+                _conclude(session, waiting, examiner, knowledge, case_id, options)
+                waiting, held = [], 0
+        if waiting:
+            _conclude(session, waiting, examiner, knowledge, case_id, options)
+            waiting = []
+    finally:
+        for _, read, _ in waiting:
+            read.close()
 
-    def describe(examined) -> bool:
-        return worth_describing(examined) or any(f["known"] == "known-bad" for f in subject.findings) or \
-            bool(subject.reused is not None and subject.reused.findings)
 
-    def decide(digests) -> bool:
-        subject.digests = digests
-        if knowledge is None:
-            return False
-        subject.findings = knowledge.lookup(session, digests)
-        subject.reused = knowledge.reuse(session, case_id, subject)
-        if subject.reused is not None:
-            return False
-        if options.skip_known_good and any(f["known"] == "known-good" for f in subject.findings):
-            subject.skipped = True
-            return False
-        return True
-
+def _read(subject: Subject, chunks: Iterator[bytes], examiner, options: StageOptions):
     try:
         with time_limit(options.item_seconds):
             _test_fault(subject.path)
-            subject.examined = examiner.examine(chunks, subject.path, decide, describe)
-            subject.digests = subject.examined.digests      # with the description, where one was made
-    except ItemError as exc:
+            return examiner.read(chunks, subject.path)
+    except Exception as exc:                     # MemoryError and ItemTimeout too
+        if not _item_failed(subject, exc, options):
+            raise
+        return None
+
+
+def _item_failed(subject: Subject, exc: BaseException, options: StageOptions) -> bool:
+    """The item's problem as its error (recorded as a warning; the other items go on)."""
+    from forensics.errors import ItemError
+
+    if isinstance(exc, ItemError):
         subject.error = str(exc)
-        return
-    except ItemTimeout:
+    elif isinstance(exc, ItemTimeout):
         subject.error = f"reading and matching it took longer than {options.item_seconds} s (item time limit); skipped"
-        return
-    except MemoryError:
+    elif isinstance(exc, MemoryError):
         subject.error = (f"reading and matching it needed more memory than the worker's limit "
                          f"({options.worker_memory:,} bytes); skipped")
-        return
-    if knowledge is not None and subject.examined.matched:
-        subject.problems = knowledge.content_findings(session, subject)
-        knowledge.remember(subject)
+    else:
+        return False
+    return True
+
+
+def _conclude(session: Session, waiting: list[tuple[Subject, object, float]], examiner,
+              knowledge: Knowledge | None, case_id: int, options: StageOptions) -> None:
+    from forensics.content import worth_describing
+
+    found = knowledge.lookup_many(session, [read.digests for _, read, _ in waiting]) if knowledge else None
+    earlier = knowledge.reuse_many(session, case_id, [(s, read.digests) for s, read, _ in waiting]) \
+        if knowledge else {}
+    for position, (subject, read, started) in enumerate(waiting):
+        def describe(examined) -> bool:
+            return worth_describing(examined) or any(f["known"] == "known-bad" for f in subject.findings) or \
+                bool(subject.reused is not None and subject.reused.findings)
+
+        subject.digests = read.digests
+        try:
+            match = False
+            if knowledge is not None:
+                subject.findings = found[position]
+                subject.reused = knowledge.reuse(session, case_id, subject, earlier)
+                if subject.reused is None:
+                    if options.skip_known_good and any(f["known"] == "known-good" for f in subject.findings):
+                        subject.skipped = True
+                    else:
+                        match = True
+            left = options.item_seconds - (time.monotonic() - started) if options.item_seconds > 0 else 0
+            with time_limit(max(left, 0.001) if options.item_seconds > 0 else 0):
+                subject.examined = examiner.conclude(read, match, describe)
+            subject.digests = subject.examined.digests      # with the description, where one was made
+        except Exception as exc:
+            if not _item_failed(subject, exc, options):
+                raise
+            continue
+        finally:
+            read.close()
+        if knowledge is not None and subject.examined.matched:
+            subject.problems = knowledge.content_findings(session, subject)
+            knowledge.remember(subject)
 
 
 class ItemTimeout(Exception):

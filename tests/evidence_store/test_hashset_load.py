@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from evidence_store import hashset_load
-from evidence_store.knowledge import import_hashset
+from evidence_store.knowledge import import_hashset, lab_dir
 from evidence_store.models import HashSet, HashSetEntry
 from forensics.matchers.hashsets import ROW, bulk, read_hashset, read_rows
+from forensics.matchers.hashsets.digest_filter import DigestFilter
 from forensics.matchers.models import HashSetWarning
 from tests.conftest import CORPUS
 
@@ -97,6 +98,9 @@ def test_every_format_loads_what_the_parser_reads(db, tmp_path, monkeypatch, in_
         expected = _expected(path, fmt, category)
         assert row.entries == len(expected), path
         assert _stored(db, f"set-{number}") == expected, path
+        digest_filter = DigestFilter(row.filter_path, row.id, row.filter_sha256)   # built from the same rows
+        stored = [v for r in expected for v in r[:3] if v]
+        assert stored and all(digest_filter.maybe(v) for v in stored), path
     assert any("not a hash-list line: 'not a hash line at all'" in w for w in warnings)
     assert any("FILE row 401" in w and "'short'" in w for w in warnings)          # rowid of the bad RDSv3 row
 
@@ -140,6 +144,7 @@ def test_a_failed_import_leaves_nothing(db, tmp_path, monkeypatch):
     with db.session() as session:
         assert session.scalars(select(HashSet.id)).all() == []
         assert session.scalars(select(HashSetEntry.id).limit(1)).all() == []
+    assert not list((lab_dir(db) / "hashsets").glob("*.filter*"))
     monkeypatch.setattr(bulk, "pieces", real)
     row = import_hashset(db, str(path), "broken", "known-good", actor=ACTOR)   # and the same import works after
     assert row.entries == bulk.CHUNK + 10
@@ -162,3 +167,58 @@ def test_a_second_set_joins_the_first_and_lookups_find_both(db, tmp_path):
         found = knowledge.lookup(session, digests)
     assert sorted((f["set_name"], f["rule"]) for f in found) == [
         ("first", "md5"), ("second", "md5"), ("second", "sha1"), ("second", "sha256")]
+
+
+def test_the_digest_filters_spare_the_database_and_change_no_answer(db, tmp_path, monkeypatch):
+    """Streams no set holds are ruled out in memory; every answer equals the database's alone; a
+    filter file altered after the import is refused (lookups ask the database, the run says why)."""
+    from evidence_store.matching import Knowledge
+    from evidence_store.stages.options import StageOptions
+    from forensics.content import Digests
+
+    import_hashset(db, str(_clean_list(tmp_path / "first.txt", count=3000, algorithm=hashlib.md5)), "first",
+                   "known-good", actor=ACTOR)
+    import_hashset(db, str(_rdsv3(tmp_path / "second.db")), "second", "known-bad", actor=ACTOR)
+
+    def digests(content: bytes):
+        return Digests(len(content), hashlib.md5(content).hexdigest(), hashlib.sha1(content).hexdigest(),
+                       hashlib.sha256(content).hexdigest(), "text/plain", "", False)
+
+    streams = [digests(str(i).encode()) for i in range(0, 600, 3)] + \
+        [digests(f"absent {i}".encode()) for i in range(400)]
+
+    def answers(knowledge, together=False):
+        probes = []                      # (algorithm, value) asked of the database
+        real = knowledge._probe_many
+        monkeypatch.setattr(knowledge, "_probe_many", lambda session, wanted: probes.extend(
+            (a, v) for a, values in wanted.items() for v in values) or real(session, wanted))
+        with db.reading() as session:
+            results = knowledge.lookup_many(session, streams) if together else \
+                [knowledge.lookup(session, d) for d in streams]
+        found = [sorted((f["set_name"], f["rule"], f["detail"]["entry_id"]) for f in r) for r in results]
+        return found, probes
+
+    filtered = Knowledge(db, StageOptions())
+    assert filtered.filter_state == "on (2 sets)"
+    assert filtered.parameters()["hashset_filters"] == "on (2 sets)"
+    with_filters, probes = answers(filtered)
+    plain = Knowledge(db, StageOptions())
+    plain.filters = None
+    without, all_probes = answers(plain)
+    assert with_filters == without
+    assert sum(bool(f) for f in with_filters) == 200                      # every present stream found
+    assert len(all_probes) == 3 * 600
+    # present: 134 streams in both sets (3 probes), 66 in the MD5 list only (1); absent: a few false "maybe"s
+    assert 134 * 3 + 66 <= len(probes) < 134 * 3 + 66 + 40, len(probes)
+    fresh = Knowledge(db, StageOptions())
+    grouped, grouped_probes = answers(fresh, together=True)
+    assert grouped == without and sorted(grouped_probes) == sorted(probes)
+    with db.session() as session:
+        path = session.scalar(select(HashSet.filter_path).where(HashSet.name == "second"))
+    data = bytearray(open(path, "rb").read())
+    data[-1] ^= 0x01
+    open(path, "wb").write(bytes(data))
+    refused = Knowledge(db, StageOptions())
+    assert refused.filters is None and refused.filter_state.startswith("off: hash set second ")
+    assert "SHA-256 is not the one recorded" in refused.filter_state
+    assert answers(refused)[0] == without

@@ -194,3 +194,11 @@ def test_corpus_hash_sets_import(sample, fmt, sqlite_db):
         assert session.scalar(select(func.count()).select_from(HashSetEntry)) == row.entries
         assert session.scalar(select(func.count()).select_from(HashSetEntry).where(
             HashSetEntry.md5.is_not(None) | HashSetEntry.sha1.is_not(None))) == row.entries
+
+
+def test_hashset_finding_keys_are_the_keys_findings_always_had():
+    """Hash-set hits build their key without the JSON encoder; it must stay the stored unique key."""
+    from evidence_store.matching import _hashset_key, _key
+
+    for hashset_id, entry_id, algorithm in ((1, 1, "md5"), (42, 123_456_789_012, "sha1"), (7, 0, "sha256")):
+        assert _hashset_key(hashset_id, entry_id, algorithm) == _key("hashset", hashset_id, entry_id, algorithm)
