@@ -145,7 +145,7 @@ def import_hashset(db: Database, path: str, name: str, kind: str, *, fmt: str | 
         session.add(row)
         session.flush()
         hashset_id = row.id
-    filter_path = lab_dir(db) / "hashsets" / f"{hashset_id}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:60]}.filter"
+    filter_path = _filter_path(db, hashset_id, name)
     try:
         entries, pdq = hashset_load.load(db, hashset_id, source, fmt, default_category=category, tick=tick, warn=warn,
                                          filter_path=filter_path)
@@ -165,6 +165,48 @@ def import_hashset(db: Database, path: str, name: str, kind: str, *, fmt: str | 
                               details={"name": name, "version": version, "kind": kind, "format": fmt,
                                        "sha256": content_sha256, "entries": entries, "pdq": pdq,
                                        "file": str(source)}))
+        return row
+
+
+def _filter_path(db: Database, hashset_id: int, name: str) -> Path:
+    return lab_dir(db) / "hashsets" / f"{hashset_id}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:60]}.filter"
+
+
+def filter_status(row: HashSet) -> str:
+    """``ok``, ``none`` (imported before filters existed), ``not needed`` (no digests: a PDQ list) or
+    what is wrong with the file (missing, altered, another set's)."""
+    from forensics.matchers.hashsets.digest_filter import DigestFilter, DigestFilterError
+
+    if row.entries is not None and row.entries <= (row.pdq_entries or 0):
+        return "not needed"
+    if not row.filter_path or not row.filter_sha256:
+        return "none"
+    try:
+        DigestFilter(row.filter_path, row.id, row.filter_sha256).close()
+    except DigestFilterError as exc:
+        return str(exc)
+    return "ok"
+
+
+def rebuild_hashset_filter(db: Database, hashset_id: int) -> HashSet:
+    """Writes a set's digest filter again from its rows in the database: sets imported before migration
+    0015, or whose filter file was lost or damaged (``forensics hashset filter``). Until every set that
+    holds digests has a good filter, the content pass asks the database for every stream."""
+    from forensics.matchers.hashsets.digest_filter import FilterBuilder
+
+    with db.session() as session:
+        row = session.get(HashSet, hashset_id)
+        if row is None:
+            raise StoreError(f"no hash set with id {hashset_id}")
+        builder = FilterBuilder(3 * (row.entries or 0))
+        query = select(HashSetEntry.md5, HashSetEntry.sha1, HashSetEntry.sha256).where(
+            HashSetEntry.hashset_id == hashset_id).execution_options(yield_per=100_000)
+        for part in session.execute(query).partitions():
+            for column in zip(*part):
+                builder.add_hex(column)
+        path = _filter_path(db, row.id, row.name)
+        row.filter_sha256 = builder.save(path, row.id)
+        row.filter_path = str(path)
         return row
 
 

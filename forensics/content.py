@@ -9,6 +9,8 @@ as the chunks come when the bytes are not kept, else computed from the kept byte
 matchers run. When the digests are known, the caller's ``decide`` says whether the matchers run
 at all (known-good content may be skipped; content already examined is reused by the caller),
 and ``describe`` whether libmagic's description is worth a second call (``worth_describing``).
+``examine`` is ``read`` then ``conclude``: the content pass calls the two halves itself, so that it
+can look a whole group of streams up in the hash sets between them.
 """
 from __future__ import annotations
 

@@ -142,12 +142,42 @@ def hashset_import(path: str, name: str, kind: str, fmt: str | None, category: s
 
 @hashset.command("list")
 def hashset_list() -> None:
-    """List imported hash sets."""
-    from evidence_store.knowledge import list_hashsets
+    """List imported hash sets (with the state of each one's digest filter)."""
+    from evidence_store.knowledge import filter_status, list_hashsets
 
     for row in list_hashsets(cli.database()):
         click.echo(f"{row.name}\t{row.version}\t{row.kind}\t{row.format}\t{row.entries} entries\t"
-                   f"{row.pdq_entries or 0} PDQ\t{row.sha256}")
+                   f"{row.pdq_entries or 0} PDQ\t{row.sha256}\tfilter: {filter_status(row)}")
+
+
+@hashset.command("filter")
+@click.argument("names", nargs=-1)
+@click.option("--rebuild", is_flag=True, help="Write the filters of the sets named (default: all) even if they "
+              "pass their check.")
+def hashset_filter(names: tuple[str, ...], rebuild: bool) -> None:
+    """Write the digest filter of sets that have none or whose filter fails its check.
+
+    The content pass asks each set's filter before the database; sets imported before filters existed,
+    or whose filter file was lost or altered, make every lookup go to the database until this is run.
+    """
+    from evidence_store.knowledge import filter_status, list_hashsets, rebuild_hashset_filter
+
+    db = cli.database()
+    rows = list_hashsets(db)
+    unknown = sorted(set(names) - {row.name for row in rows})
+    if unknown:
+        cli.fail(f"no hash set named {', '.join(unknown)}")
+    for row in rows:
+        if names and row.name not in names:
+            continue
+        status = filter_status(row)
+        if status == "not needed" or (status == "ok" and not rebuild):
+            click.echo(f"{row.name} {row.version}: filter {status}")
+            continue
+        started = time.monotonic()
+        rebuild_hashset_filter(db, row.id)
+        click.echo(f"{row.name} {row.version}: filter written from {row.entries:,} entries in "
+                   f"{time.monotonic() - started:.1f} s (was: {status})")
 
 
 def match_option_flags(function):

@@ -222,3 +222,41 @@ def test_the_digest_filters_spare_the_database_and_change_no_answer(db, tmp_path
     assert refused.filters is None and refused.filter_state.startswith("off: hash set second ")
     assert "SHA-256 is not the one recorded" in refused.filter_state
     assert answers(refused)[0] == without
+
+
+def test_a_lost_filter_is_reported_and_written_again_from_the_database(tmp_path):
+    """`hashset list` says what is wrong with a set's filter; `hashset filter` writes it from the rows
+    (sets imported before filters existed, a file lost or altered) and lookups use it again."""
+    from evidence_store.db import Database
+    from evidence_store.matching import Knowledge
+    from evidence_store.stages.options import StageOptions
+    from tests.conftest import cli_for
+
+    url = f"sqlite:///{tmp_path / 'lab.db'}"
+    cli = cli_for(url)
+    cli("hashset", "import", str(_clean_list(tmp_path / "tools.txt", count=2000)), "--name", "tools",
+        "--kind", "known-good")
+    cli("hashset", "import", str(_rdsv3(tmp_path / "rds.db")), "--name", "rds", "--kind", "known-good")
+    assert cli("hashset", "list").count("filter: ok") == 2
+    db = Database(url)
+    with db.session() as session:
+        tools = session.scalar(select(HashSet).where(HashSet.name == "tools"))
+        first_path, first_sha256 = tools.filter_path, tools.filter_sha256
+        rds_path = session.scalar(select(HashSet.filter_path).where(HashSet.name == "rds"))
+    open(first_path, "wb").close()
+    with db.session() as session:                       # as a set imported before migration 0015 looks
+        session.scalar(select(HashSet).where(HashSet.name == "rds")).filter_path = None
+    listing = cli("hashset", "list")
+    assert "filter: none" in listing and "the filter's SHA-256 is not the one recorded" not in listing
+    assert "cannot open the hash set's filter" in listing          # an empty file cannot even be mapped
+    assert Knowledge(db, StageOptions()).filters is None
+    assert "no hash set named nope" in cli("hashset", "filter", "nope", code=3)
+    out = cli("hashset", "filter")
+    assert "tools" in out and "(was: " in out and "rds" in out
+    assert cli("hashset", "list").count("filter: ok") == 2
+    with db.session() as session:
+        assert session.scalar(select(HashSet.filter_sha256).where(HashSet.name == "tools")) == first_sha256
+    assert "filter ok" in cli("hashset", "filter", "tools")
+    assert Knowledge(db, StageOptions()).filter_state == "on (2 sets)"
+    assert rds_path
+    db.dispose()
