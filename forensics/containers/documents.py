@@ -46,7 +46,7 @@ def pdf_members(locator: str, ctx: Context, name: str = "") -> Iterator[Member |
                 yield _stored(ctx, f"attachments/{attached}", data, "embedded file")
             seen: set[tuple[int, int]] = set()
             for page_number, page in enumerate(pdf.pages, 1):
-                for image_name, image in page.images.items():
+                for image_name, image in page.get_images(recursive=False).items():   # the page's own resources
                     if image.objgen in seen:
                         continue
                     seen.add(image.objgen)
