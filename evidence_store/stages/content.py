@@ -4,8 +4,9 @@ The same chunks give MD5/SHA-1/SHA-256, the type and the extension check, TLSH, 
 Streams are read in groups; once a group's digests are known they are looked up together (hash
 sets, behind their digest filters, and content the case examined before), then each stream is
 matched: known-good content can skip the content matchers (``--skip-known-good``) and content
-already examined in the case is not examined again (its results are attached to the new entry). ``run_carved`` passes the carved objects
-through the same machinery, reading them from the artifact store.
+already examined in the case is not examined again (its results are attached to the new entry).
+``run_carved`` passes the carved objects through the same machinery, reading them from the
+artifact store.
 """
 from __future__ import annotations
 
@@ -142,7 +143,7 @@ def _examine_group(session: Session, items: Sequence[tuple[Subject, Iterator[byt
             read = _read(subject, chunks, examiner, options)
             if read is None:
                 continue
-            waiting.append((subject, read, started))
+            waiting.append((subject, read, time.monotonic() - started))   # its reading counts to its time limit
             held += read.held
             if held >= options.yara_size_cap or read.spooled:
                 _conclude(session, waiting, examiner, knowledge, case_id, options)
@@ -189,7 +190,7 @@ def _conclude(session: Session, waiting: list[tuple[Subject, object, float]], ex
     found = knowledge.lookup_many(session, [read.digests for _, read, _ in waiting]) if knowledge else None
     earlier = knowledge.reuse_many(session, case_id, [(s, read.digests) for s, read, _ in waiting]) \
         if knowledge else {}
-    for position, (subject, read, started) in enumerate(waiting):
+    for position, (subject, read, reading) in enumerate(waiting):
         def describe(examined) -> bool:
             return worth_describing(examined) or any(f["known"] == "known-bad" for f in subject.findings) or \
                 bool(subject.reused is not None and subject.reused.findings)
@@ -205,8 +206,8 @@ def _conclude(session: Session, waiting: list[tuple[Subject, object, float]], ex
                         subject.skipped = True
                     else:
                         match = True
-            left = options.item_seconds - (time.monotonic() - started) if options.item_seconds > 0 else 0
-            with time_limit(max(left, 0.001) if options.item_seconds > 0 else 0):
+            left = max(options.item_seconds - reading, 0.001) if options.item_seconds > 0 else 0
+            with time_limit(left):
                 subject.examined = examiner.conclude(read, match, describe)
             subject.digests = subject.examined.digests      # with the description, where one was made
         except Exception as exc:
@@ -225,7 +226,7 @@ class ItemTimeout(Exception):
 
 
 @contextmanager
-def time_limit(seconds: int):
+def time_limit(seconds: float):
     """Raises ItemTimeout in this thread after ``seconds`` (main thread only: SIGALRM; elsewhere, and
     with 0, no limit). Code inside native libraries is interrupted when it returns to Python; a
     library that never returns is the worker watchdog's (docs/architecture.md, crash isolation)."""

@@ -129,3 +129,32 @@ def test_known_good_content_skips_the_matchers_on_request(lab, monkeypatch):
     # without the flag the same content is scanned: YARA finds what it skipped
     cli("match", "--case", "C-1", "--exhibit", "E-1")
     assert ("/manuals/known.pdf", "yara", "rules.yar:pdf_document") in _findings(cli, "E-1")
+
+
+def test_a_group_shares_nothing_of_its_items_time_limits(monkeypatch):
+    """Streams are read as a group before they are matched: each item's time limit counts its own
+    reading and matching only, not the reading of the others in its group (six 0.4 s reads in a group
+    with a 2 s limit all finish); a stream slower than the limit alone is the only one stopped."""
+    import time as clock
+
+    from evidence_store.matching import Subject
+    from evidence_store.stages import content
+    from evidence_store.stages.content import _examine_group, _plain_examiner
+    from evidence_store.stages.options import StageOptions
+
+    limits = []
+    real_limit = content.time_limit
+    monkeypatch.setattr(content, "time_limit", lambda seconds: limits.append(seconds) or real_limit(seconds))
+
+    def slow(seconds: float, data: bytes):
+        clock.sleep(seconds)
+        yield data
+
+    subjects = [Subject("file", n, f"/f{n}.txt", 5) for n in range(7)]
+    sources = [slow(0.4, b"text%d" % n) for n in range(6)] + [slow(2.5, b"late")]
+    _examine_group(None, list(zip(subjects, sources)), _plain_examiner(), None, 1, StageOptions(item_seconds=2))
+    assert [s.error for s in subjects[:6]] == [None] * 6
+    assert [s.digests.md5 for s in subjects[:6]] == [hashlib.md5(b"text%d" % n).hexdigest() for n in range(6)]
+    assert "took longer than 2 s (item time limit)" in subjects[6].error
+    assert limits[:7] == [2] * 7                                 # each read: the whole limit
+    assert len(limits) == 13 and all(1.5 < left < 1.7 for left in limits[7:]), limits   # each match: what is left
