@@ -172,20 +172,28 @@ def _filter_path(db: Database, hashset_id: int, name: str) -> Path:
     return lab_dir(db) / "hashsets" / f"{hashset_id}-{re.sub(r'[^A-Za-z0-9._-]', '_', name)[:60]}.filter"
 
 
-def filter_status(row: HashSet) -> str:
-    """``ok``, ``none`` (imported before filters existed), ``not needed`` (no digests: a PDQ list) or
-    what is wrong with the file (missing, altered, another set's)."""
+def open_filter(row: HashSet):
+    """(the set's digest filter, mapped and checked, or None; its state): ``ok``, ``not needed`` (no
+    digests: a PDQ list), ``none`` (imported before filters existed) or what is wrong with the file
+    (missing, altered, another set's). A set still being imported (no entry count yet) needs one."""
     from forensics.matchers.hashsets.digest_filter import DigestFilter, DigestFilterError
 
     if row.entries is not None and row.entries <= (row.pdq_entries or 0):
-        return "not needed"
+        return None, "not needed"
     if not row.filter_path or not row.filter_sha256:
-        return "none"
+        return None, "none"
     try:
-        DigestFilter(row.filter_path, row.id, row.filter_sha256).close()
+        return DigestFilter(row.filter_path, row.id, row.filter_sha256), "ok"
     except DigestFilterError as exc:
-        return str(exc)
-    return "ok"
+        return None, str(exc)
+
+
+def filter_status(row: HashSet) -> str:
+    """The state of the set's digest filter (``open_filter``), for ``hashset list`` and ``hashset filter``."""
+    opened, state = open_filter(row)
+    if opened is not None:
+        opened.close()
+    return state
 
 
 def rebuild_hashset_filter(db: Database, hashset_id: int) -> HashSet:

@@ -177,8 +177,8 @@ class Knowledge:
             for digests in firsts:
                 hits: list[tuple] = []
                 if rows:
-                    for key in (("md5", digests.md5), ("sha1", digests.sha1), ("sha256", digests.sha256)):
-                        hits.extend(rows.get(key, ()))
+                    for algorithm in DIGEST_ALGORITHMS:
+                        hits.extend(rows.get((algorithm, getattr(digests, algorithm)), ()))
                 found = self._findings(digests, hits) if hits else []
                 if found or self.filters is None:       # with filters, "in no set" is cheaper to ask again
                     self._looked_up.put(digests.sha256, found)
@@ -372,19 +372,17 @@ def _filters(hashsets) -> tuple[list | None, str]:
     lookup asks the database, as before filters existed) when a set holding digests has no usable
     filter — a set imported before migration 0015, one still being imported, a missing or altered
     file — with the reason, recorded in the content runs' parameters."""
-    from forensics.matchers.hashsets.digest_filter import DigestFilter, DigestFilterError
+    from evidence_store.knowledge import open_filter
 
     loaded = []
     for hashset in hashsets:
-        holds_digests = hashset.entries is None or hashset.entries > (hashset.pdq_entries or 0)
-        if not holds_digests:
+        opened, state = open_filter(hashset)
+        if state == "not needed":
             continue
-        if not hashset.filter_path or not hashset.filter_sha256:
-            return None, f"off: hash set {hashset.name} {hashset.version} has no digest filter"
-        try:
-            loaded.append(DigestFilter(hashset.filter_path, hashset.id, hashset.filter_sha256))
-        except DigestFilterError as exc:
-            return None, f"off: hash set {hashset.name} {hashset.version}: {exc}"
+        if opened is None:
+            return None, (f"off: hash set {hashset.name} {hashset.version} has no digest filter" if state == "none"
+                          else f"off: hash set {hashset.name} {hashset.version}: {state}")
+        loaded.append(opened)
     return loaded, f"on ({len(loaded)} sets)"
 
 

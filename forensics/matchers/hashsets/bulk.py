@@ -155,9 +155,9 @@ def pieces_in_process(path: str | Path, fmt: str, *, mode: str, hashset_id: int,
     """``pieces`` computed by a spawned process; the pipe between them holds a few pieces at most."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    worker = context.Process(target=_produce, args=(send, str(path), fmt, mode, hashset_id, default_category, filter_path,
-                                               expected_digests),
-                             name="hashset-parse", daemon=True)
+    worker = context.Process(target=_produce, name="hashset-parse", daemon=True,
+                             args=(send, str(path), fmt, mode, hashset_id, default_category, filter_path,
+                                   expected_digests))
     worker.start()
     send.close()
     try:

@@ -40,8 +40,11 @@ class DigestFilterError(ValueError):
 
 
 def _mask(b: int) -> int:
-    return ((1 << (b & 63)) | (1 << ((b >> 6) & 63)) | (1 << ((b >> 12) & 63)) | (1 << ((b >> 18) & 63))
-            | (1 << ((b >> 24) & 63)) | (1 << ((b >> 30) & 63)) | (1 << ((b >> 36) & 63)))
+    """The K bits of one digest (``_placed`` computes the same for many at once)."""
+    mask = 0
+    for i in range(K):
+        mask |= 1 << ((b >> (6 * i)) & 63)
+    return mask
 
 
 class FilterBuilder:
