@@ -1,25 +1,20 @@
 """Bulk load of a hash-set file: an NSRL-sized set (tens of millions of rows) in minutes, not hours.
 
 The rows are parsed and grouped by ``forensics.matchers.hashsets.bulk`` (in a second process for
-large files, so parsing and writing use both cores) and written without ORM objects:
+large files, so parsing and writing use both cores) and written without ORM objects into the set's
+own table (``hashset_tables``), created empty in the import's transaction, its three partial hash
+indexes built after the rows (one sorted build each, not tens of millions of random b-tree inserts):
 
-* **SQLite**: one write transaction drops the three hash indexes, inserts the rows with
-  ``executemany`` and builds the indexes again before it commits (a sorted build instead of tens
-  of millions of random b-tree inserts; when the table already holds more than the new set, the
-  rows go into the indexes as they are inserted instead: rebuilding 50 million index entries to add
-  5 million costs more). Readers in other processes (the content pass of a
-  running exhibit) keep reading the last committed snapshot (WAL), indexes included, so their
-  lookups stay indexed during an import; they see the new set when it commits, whole.
-* **PostgreSQL**: ``COPY``. Into an empty table, the indexes and the foreign key are dropped and
-  built (checked) after the copy, in the same transaction (the table's readers wait for that transaction; there is nothing
-  for them to find in it yet). Into a table that already holds sets, the rows are copied into a
-  temporary table and moved with one ``INSERT … SELECT`` (indexes maintained, each row's set
-  checked; readers go on undisturbed, MVCC) — about a third of the speed of the first load (see
-  bench/README.md; one table per set, attached as a partition, would remove that cost).
+* **SQLite**: ``executemany`` into the new table; the ``hashset_entries`` view is written again in
+  the same transaction. Readers in other processes (the content pass of a running exhibit) keep
+  reading the last committed snapshot (WAL); they see the new set when it commits, whole.
+* **PostgreSQL**: ``COPY`` into the detached table, indexes and ``ANALYZE``, then ``ATTACH
+  PARTITION`` (its check constraint spares the scan; readers go on, MVCC and a lock that lets them).
 
-The indexes are partial (``WHERE md5 IS NOT NULL``…) and, on PostgreSQL, byte-wise (``"C"``
-collation): migration 0007. Either way the set is all there or not there at all: a failed
-import leaves no partial set.
+A set added beside others no longer goes through their indexes: the second set loads as fast as
+the first. The indexes are partial (``WHERE md5 IS NOT NULL``…) and, on PostgreSQL, byte-wise
+(``"C"`` collation). Either way the set is all there or not there at all: a failed import leaves
+no table and no partial set.
 """
 from __future__ import annotations
 
@@ -27,13 +22,9 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.schema import AddConstraint, DropConstraint
-
+from evidence_store import hashset_tables
 from evidence_store.db import Database
-from evidence_store.models import HashSetEntry
 
-REBUILD_RATIO = 1               # SQLite: rebuild the indexes when the new set is at least as large as the table
 BYTES_PER_ENTRY = 48            # a rough size of one line of a hash list, to estimate its rows
 IN_PROCESS_BYTES = 16 << 20      # smaller files are parsed in this process (a spawn costs ~0.3 s)
 PDQ_FIELD = 3                    # ROW index of the PDQ value
@@ -89,54 +80,41 @@ def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_c
                 if tick:
                     tick(count)
 
-    table = HashSetEntry.__table__
     with db.engine.begin() as connection:
         cursor = connection.connection.dbapi_connection.cursor()
         try:
             if mode == "copy":
+                # a detached table of its own, indexed when full, attached as the set's partition at
+                # the end (the lock ATTACH takes lets the content pass go on reading the other sets)
                 connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")  # index builds sort in memory
-                empty = connection.execute(select(func.count()).select_from(
-                    select(table.c.id).limit(1).subquery())).scalar() == 0
-                target = "hashset_entries" if empty else "hashset_load"
-                if empty:                                  # rows checked and indexed once, at the end
-                    for constraint in table.foreign_key_constraints:
-                        connection.execute(DropConstraint(constraint))
-                    for index in table.indexes:
-                        index.drop(connection)
-                else:
-                    connection.exec_driver_sql("CREATE TEMPORARY TABLE hashset_load (LIKE hashset_entries "
-                                               "INCLUDING DEFAULTS) ON COMMIT DROP")
+                hashset_tables.create_postgres_table(connection, hashset_id)
+                target = hashset_tables.table_name(hashset_id)
                 for names, text, _ in each_piece():
                     cursor.copy_expert(f"COPY {target} (hashset_id, {names}) FROM STDIN", io.StringIO(text))
-                if empty:
-                    for index in table.indexes:
-                        index.create(connection)
-                    for constraint in table.foreign_key_constraints:
-                        connection.execute(AddConstraint(constraint))
-                else:
-                    names = ", ".join(c.name for c in table.columns if c.name != "id")
-                    connection.exec_driver_sql(f"INSERT INTO hashset_entries ({names}) "
-                                               f"SELECT {names} FROM hashset_load")
-                connection.exec_driver_sql("ANALYZE hashset_entries")
+                hashset_tables.create_indexes(connection, hashset_id)
+                connection.exec_driver_sql(f"ANALYZE {target}")
+                hashset_tables.attach_postgres_table(connection, hashset_id)
             else:
                 cache, threads = (connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("cache_size",
                                                                                                       "threads"))
                 connection.exec_driver_sql("PRAGMA cache_size=-1048576")   # 1 GiB while the indexes are built
                 connection.exec_driver_sql(f"PRAGMA threads={SORT_THREADS}")   # index builds sort on more cores
-                # rebuilding the indexes pays when the new set is not small beside what is there already
-                held = connection.execute(select(func.max(table.c.id))).scalar() or 0
-                rebuild = held < REBUILD_RATIO * _estimated_rows(path, fmt)
                 try:
-                    if rebuild:
-                        for index in table.indexes:
-                            index.drop(connection)
+                    hashset_tables.create_sqlite_table(connection, hashset_id)
+                    target = hashset_tables.table_name(hashset_id)
+                    # ids above every other set's: a placeholder row with the highest id so far, removed after
+                    start = hashset_tables.sqlite_next_id(connection, hashset_id)
+                    if start:
+                        connection.exec_driver_sql(f"INSERT INTO {target} (id, hashset_id) "
+                                                   f"VALUES ({int(start)}, {int(hashset_id)})")
                     for names, rows, _ in each_piece():
                         marks = ", ".join("?" * (names.count(",") + 1))
-                        cursor.executemany(f"INSERT INTO hashset_entries (hashset_id, {names}) "
+                        cursor.executemany(f"INSERT INTO {target} (hashset_id, {names}) "
                                            f"VALUES ({int(hashset_id)}, {marks})", rows)
-                    if rebuild:
-                        for index in table.indexes:
-                            index.create(connection)
+                    if start:
+                        connection.exec_driver_sql(f"DELETE FROM {target} WHERE id = {int(start)}")
+                    hashset_tables.create_indexes(connection, hashset_id)
+                    hashset_tables.write_sqlite_view(connection)
                 finally:                                   # the connection goes back to the pool as it was
                     connection.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
                     connection.exec_driver_sql(f"PRAGMA threads={int(threads)}")

@@ -13,9 +13,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 import forensics
+from evidence_store import hashset_tables
 from evidence_store.custody.ledger import Event, append, default_actor
 from evidence_store.db import Database, data_dir
-from evidence_store.models import HashSet, HashSetEntry, RuleSet
+from evidence_store.models import HashSet, RuleSet
 from evidence_store.store import StoreError
 
 KINDS = ("known-good", "known-bad")
@@ -207,8 +208,8 @@ def rebuild_hashset_filter(db: Database, hashset_id: int) -> HashSet:
         if row is None:
             raise StoreError(f"no hash set with id {hashset_id}")
         builder = FilterBuilder(3 * (row.entries or 0))
-        query = select(HashSetEntry.md5, HashSetEntry.sha1, HashSetEntry.sha256).where(
-            HashSetEntry.hashset_id == hashset_id).execution_options(yield_per=100_000)
+        entries = hashset_tables.entries_of(hashset_id)
+        query = select(entries.c.md5, entries.c.sha1, entries.c.sha256).execution_options(yield_per=100_000)
         for part in session.execute(query).partitions():
             for column in zip(*part):
                 builder.add_hex(column)
@@ -219,13 +220,13 @@ def rebuild_hashset_filter(db: Database, hashset_id: int) -> HashSet:
 
 
 def _build_pdq_index(db: Database, name: str, version: str, hashset_id: int) -> str:
-    """Multi-index-hashing index over the set's PDQ values (ids = hashset_entries ids)."""
+    """Multi-index-hashing index over the set's PDQ values (ids = entry ids)."""
     from forensics.matchers.pdq_index import PdqIndex
 
     def items():
         with db.session() as session:
-            query = select(HashSetEntry.id, HashSetEntry.pdq).where(
-                HashSetEntry.hashset_id == hashset_id, HashSetEntry.pdq.is_not(None)).order_by(HashSetEntry.id)
+            entries = hashset_tables.entries_of(hashset_id)
+            query = select(entries.c.id, entries.c.pdq).where(entries.c.pdq.is_not(None)).order_by(entries.c.id)
             yield from session.execute(query.execution_options(yield_per=50_000))
 
     index = PdqIndex.build(items())

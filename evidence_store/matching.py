@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from evidence_store import hashset_tables
 from evidence_store.db import Database
 from evidence_store.models import (CarvedObjectRow, Exhibit, FileEntry, Finding, HashSet, HashSetEntry, RuleSet)
 from evidence_store.store import record_warning, upsert
@@ -186,31 +187,40 @@ class Knowledge:
                     results[position] = found
         return [[dict(f, detail=dict(f["detail"])) for f in found] if found else [] for found in results]
 
-    def _maybe(self, values: list[str]) -> list[str]:
-        """The digests (of one algorithm) some set may hold: all of them without filters; with them, only
-        those some set's filter does not rule out (most streams: none, and the database is not asked)."""
+    def _maybe(self, values: list[str]) -> dict[int | None, list[str]]:
+        """The digests (of one algorithm) each set may hold, by set id: without filters all of them, for
+        every set at once (``None``: the ``hashset_entries`` union, which also holds a set whose import
+        commits while this worker runs); with them, per set only those its filter does not rule out
+        (most streams: none, and the database is not asked)."""
         if self.filters is None:
-            return sorted(set(values))
-        wanted: set[str] = set()
-        for digest_filter in self.filters:
+            return {None: sorted(set(values))} if values else {}
+        wanted: dict[int | None, list[str]] = {}
+        for hashset_id, digest_filter in self.filters.items():
             answers = digest_filter.maybe_many(values) if len(values) >= 16 else map(digest_filter.maybe, values)
-            wanted.update(value for value, maybe in zip(values, answers) if maybe)
-        return sorted(wanted)
+            maybe = sorted({value for value, answer in zip(values, answers) if answer})
+            if maybe:
+                wanted[hashset_id] = maybe
+        return wanted
 
-    def _probe_many(self, session: Session, wanted: dict[str, list[str]]) -> dict[tuple[str, str], list[tuple]]:
-        """Indexed ``IN`` probes, sent as driver SQL (building a Core select per group cost more than the
-        probes); rows by (algorithm, value), each list in entry id order."""
+    def _probe_many(self, session: Session, wanted: dict[str, dict[int | None, list[str]]]
+                    ) -> dict[tuple[str, str], list[tuple]]:
+        """Indexed ``IN`` probes of each set's table (or of all sets, ``None``), sent as driver SQL
+        (building a Core select per group cost more than the probes); rows by (algorithm, value), each
+        list in set and entry id order (entry ids grow with the set ids)."""
         found: dict[tuple[str, str], list[tuple]] = {}
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:
-            for algorithm, values in wanted.items():
-                for start in range(0, len(values), PROBES_PER_STATEMENT):
-                    chunk = values[start:start + PROBES_PER_STATEMENT]
-                    cursor.execute(f"SELECT {algorithm}, id, hashset_id, category, name, size, reference "
-                                   f"FROM hashset_entries WHERE {algorithm} IN ({', '.join([self._mark] * len(chunk))})"
-                                   " ORDER BY id", chunk)
-                    for value, *row in cursor.fetchall():
-                        found.setdefault((algorithm, value), []).append((algorithm, *row))
+            for algorithm, by_set in wanted.items():
+                for hashset_id in sorted(by_set, key=lambda i: -1 if i is None else i):
+                    values = by_set[hashset_id]
+                    source = "hashset_entries" if hashset_id is None else hashset_tables.table_name(hashset_id)
+                    for start in range(0, len(values), PROBES_PER_STATEMENT):
+                        chunk = values[start:start + PROBES_PER_STATEMENT]
+                        cursor.execute(f"SELECT {algorithm}, id, hashset_id, category, name, size, reference "
+                                       f"FROM {source} WHERE {algorithm} IN ({', '.join([self._mark] * len(chunk))})"
+                                       " ORDER BY id", chunk)
+                        for value, *row in cursor.fetchall():
+                            found.setdefault((algorithm, value), []).append((algorithm, *row))
         finally:
             cursor.close()
         return found
@@ -367,14 +377,14 @@ class Knowledge:
         return problems
 
 
-def _filters(hashsets) -> tuple[list | None, str]:
+def _filters(hashsets) -> tuple[dict[int, Any] | None, str]:
     """Each hash set's digest filter, checked against the SHA-256 its import recorded; ``None`` (every
     lookup asks the database, as before filters existed) when a set holding digests has no usable
     filter — a set imported before migration 0015, one still being imported, a missing or altered
     file — with the reason, recorded in the content runs' parameters."""
     from evidence_store.knowledge import open_filter
 
-    loaded = []
+    loaded: dict[int, Any] = {}
     for hashset in hashsets:
         opened, state = open_filter(hashset)
         if state == "not needed":
@@ -382,7 +392,7 @@ def _filters(hashsets) -> tuple[list | None, str]:
         if opened is None:
             return None, (f"off: hash set {hashset.name} {hashset.version} has no digest filter" if state == "none"
                           else f"off: hash set {hashset.name} {hashset.version}: {state}")
-        loaded.append(opened)
+        loaded[hashset.id] = opened
     return loaded, f"on ({len(loaded)} sets)"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from evidence_store.hashset_tables import schema_check_options
 from evidence_store.models import Base
 
 config = context.config
@@ -22,7 +23,8 @@ def run() -> None:
 
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite")
+                      render_as_batch=connection.dialect.name == "sqlite",
+                      **schema_check_options(connection.dialect.name))   # hash-set tables: made by imports
     with context.begin_transaction():
         context.run_migrations()
 

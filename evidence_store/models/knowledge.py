@@ -89,6 +89,11 @@ def _present(column: str) -> Index:
 
 
 class HashSetEntry(Base):
+    """An entry of any set, read through ``hashset_entries``: the parent of the per-set partitions on
+    PostgreSQL (whose primary key is ``(id, hashset_id)``, as partitioning requires), the union view
+    of the per-set tables on SQLite (evidence_store/hashset_tables.py). Written only by the bulk
+    importer, into the set's own table."""
+
     __tablename__ = "hashset_entries"
     __table_args__ = (_present("md5"), _present("sha1"), _present("sha256"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -105,7 +105,14 @@ def test_every_format_loads_what_the_parser_reads(db, tmp_path, monkeypatch, in_
     assert any("FILE row 401" in w and "'short'" in w for w in warnings)          # rowid of the bad RDSv3 row
 
 
-def test_fast_paths_give_the_parsers_rows(tmp_path):
+@pytest.mark.parametrize("chunk", [bulk.CHUNK, 64], ids=["one-block", "clean-and-bad-blocks"])
+def test_fast_paths_give_the_parsers_rows(tmp_path, monkeypatch, chunk):
+    """Blocks of 64 rows: the RDSv3 rows fall in blocks taken whole and one block (holding the bad
+    rows) checked row by row; the rows and warnings are the row-by-row parser's either way."""
+    monkeypatch.setattr(bulk, "CHUNK", chunk)
+    warned = [w.line for w in bulk.pieces(_rdsv3(tmp_path / "warned.db"), "nsrl-rdsv3", mode="rows", hashset_id=1)
+              if isinstance(w, HashSetWarning)]
+    assert warned == [401]
     for path, fmt in ((_list_with_every_kind_of_line(tmp_path / "mixed.txt"), "hash-list"),
                       (_clean_list(tmp_path / "clean.txt", algorithm=hashlib.sha256), "hash-list"),
                       (_rdsv3(tmp_path / "rds.db"), "nsrl-rdsv3")):
@@ -150,23 +157,37 @@ def test_a_failed_import_leaves_nothing(db, tmp_path, monkeypatch):
     assert row.entries == bulk.CHUNK + 10
 
 
-@pytest.mark.parametrize("ratio", [1, 40], ids=["into-the-indexes", "indexes-rebuilt"])
-def test_a_second_set_joins_the_first_and_lookups_find_both(db, tmp_path, monkeypatch, ratio):
-    """SQLite adds a set beside a larger table (REBUILD_RATIO) row by row into the indexes, else drops and
-    rebuilds them (3,000 rows held, 402 added: ratio 1 takes the first way, 40 the second); either
-    way the indexes are there after and lookups find both sets."""
+def test_a_second_set_loads_into_its_own_table_and_lookups_find_both(db, tmp_path):
+    """Each set has its own table with its own indexes (the second set never goes through the first's);
+    entry ids stay unique across sets; the ``hashset_entries`` union reads both; lookups find both."""
+    from sqlalchemy import func, inspect
+
+    from evidence_store import hashset_tables
     from evidence_store.matching import Knowledge
     from evidence_store.stages.options import StageOptions
     from forensics.content import Digests
 
-    monkeypatch.setattr(hashset_load, "REBUILD_RATIO", ratio)
     first = _clean_list(tmp_path / "first.txt", count=3000, algorithm=hashlib.md5)
     second = _rdsv3(tmp_path / "second.db")
-    import_hashset(db, str(first), "first", "known-good", actor=ACTOR)
-    import_hashset(db, str(second), "second", "known-bad", actor=ACTOR)     # into a table that holds rows
-    from sqlalchemy import inspect
-    assert {i["name"] for i in inspect(db.engine).get_indexes("hashset_entries")} >= {
-        "ix_hashset_entries_md5", "ix_hashset_entries_sha1", "ix_hashset_entries_sha256"}
+    one = import_hashset(db, str(first), "first", "known-good", actor=ACTOR)
+    two = import_hashset(db, str(second), "second", "known-bad", actor=ACTOR)
+    with db.engine.connect() as connection:
+        assert hashset_tables.set_ids(connection) == [one.id, two.id]
+    for row in (one, two):
+        name = hashset_tables.table_name(row.id)
+        assert {i["name"] for i in inspect(db.engine).get_indexes(name)} >= {
+            f"ix_{name}_md5", f"ix_{name}_sha1", f"ix_{name}_sha256"}
+    with db.session() as session:
+        spans = {}
+        for row in (one, two):
+            entries = hashset_tables.entries_of(row.id)
+            spans[row.id] = session.execute(select(func.min(entries.c.id), func.max(entries.c.id),
+                                                   func.count())).one()
+            assert spans[row.id][2] == row.entries
+            assert session.scalar(select(func.count()).select_from(HashSetEntry)
+                                  .where(HashSetEntry.hashset_id == row.id)) == row.entries
+        assert spans[one.id][1] < spans[two.id][0]                      # ids above the first set's
+        assert session.scalar(select(func.count(func.distinct(HashSetEntry.id)))) == one.entries + two.entries
     knowledge = Knowledge(db, StageOptions())
     content = b"7"
     digests = Digests(1, hashlib.md5(content).hexdigest(), hashlib.sha1(content).hexdigest(),
@@ -199,7 +220,8 @@ def test_the_digest_filters_spare_the_database_and_change_no_answer(db, tmp_path
         probes = []                      # (algorithm, value) asked of the database
         real = knowledge._probe_many
         monkeypatch.setattr(knowledge, "_probe_many", lambda session, wanted: probes.extend(
-            (a, v) for a, values in wanted.items() for v in values) or real(session, wanted))
+            (a, s, v) for a, by_set in wanted.items() for s, values in by_set.items() for v in values)
+            or real(session, wanted))
         with db.reading() as session:
             results = knowledge.lookup_many(session, streams) if together else \
                 [knowledge.lookup(session, d) for d in streams]
@@ -216,8 +238,11 @@ def test_the_digest_filters_spare_the_database_and_change_no_answer(db, tmp_path
     assert with_filters == without
     assert sum(bool(f) for f in with_filters) == 200                      # every present stream found
     assert len(all_probes) == 3 * 600
-    # present: 134 streams in both sets (3 probes), 66 in the MD5 list only (1); absent: a few false "maybe"s
-    assert 134 * 3 + 66 <= len(probes) < 134 * 3 + 66 + 40, len(probes)
+    # each set's table is asked for what its filter may hold. Present: 134 streams in both sets (MD5 in
+    # each, SHA-1 and SHA-256 in the second: 4 probes), 66 in the MD5 list only (1); absent: a few
+    # false "maybe"s
+    assert 134 * 4 + 66 <= len(probes) < 134 * 4 + 66 + 40, len(probes)
+    assert {s for _, s, _ in all_probes} == {None}                       # without filters: all sets at once
     fresh = Knowledge(db, StageOptions())
     grouped, grouped_probes = answers(fresh, together=True)
     assert grouped == without and sorted(grouped_probes) == sorted(probes)
