@@ -125,40 +125,40 @@ def _hash_list_rows(path: str | Path) -> Iterator[_Ready | tuple | HashSetWarnin
                 return
 
 
-_HEX_RUN = {n: re.compile(rf"(?:[0-9A-Fa-f]{{{n}}}\n)*[0-9A-Fa-f]{{{n}}}") for n in (32, 40, 64)}
+_HEX_RUN = {n: re.compile(rf"(?:[0-9a-f]{{{n}}}\n)*[0-9a-f]{{{n}}}") for n in (32, 40, 64)}
 
 
-def _hex_column(values: list, length: int) -> list[str] | None:
-    """The column lower-cased when every value is hex of ``length`` digits (one regular expression over
-    the joined column, C speed), else None."""
+def _hex_column(values: list, length: int) -> bool:
+    """Every value lower-case hex of ``length`` digits (one regular expression over the joined column,
+    C speed)?"""
     try:
         joined = "\n".join(values)
-    except TypeError:                            # NULL, a number, a blob
-        return None
-    if not _HEX_RUN[length].fullmatch(joined):
-        return None
-    return joined.lower().split("\n")
+    except TypeError:                            # NULL (or a value that was not text)
+        return False
+    return _HEX_RUN[length].fullmatch(joined) is not None
 
 
 def _rdsv3_rows(path: str | Path) -> Iterator[_Ready | tuple | HashSetWarning]:
-    """NSRL RDSv3 in one pass over FILE: a block of rows whose three hashes are all hex of their
-    lengths is checked column by column and taken whole; a block with any other value goes row by
-    row through the checks of ``read_rdsv3`` (their warnings name the FILE rowid). (Checking each
-    value in SQL with GLOB cost more than the rest of the import.)"""
+    """NSRL RDSv3 in one pass over FILE: SQLite lower-cases the text hashes (others become NULL); a
+    block of rows whose three hashes are all hex of their lengths is checked column by column and
+    taken whole; a block with any other value goes row by row through the checks of ``read_rdsv3``
+    (their warnings name the FILE rowid). (Checking each value in SQL with GLOB cost more than the
+    rest of the import.)"""
     from forensics.matchers.hashsets.rdsv3 import _connect, file_row
 
+    text = "CASE typeof({0}) WHEN 'text' THEN lower({0}) END"
     connection = _connect(path)
     try:
-        cursor = connection.execute("SELECT rowid, md5, sha1, sha256, file_name, file_size, "
-                                    "CAST(package_id AS TEXT) FROM FILE")
+        cursor = connection.execute(f"SELECT {text.format('md5')}, {text.format('sha1')}, {text.format('sha256')}, "
+                                    "file_name, file_size, CAST(package_id AS TEXT), rowid FROM FILE")
         while rows := cursor.fetchmany(CHUNK):
-            _, md5, sha1, sha256, names, sizes, packages = zip(*rows)
-            digests = [_hex_column(list(column), n) for column, n in ((md5, 32), (sha1, 40), (sha256, 64))]
-            if all(column is not None for column in digests):
-                yield _Ready((0, 1, 2, 5, 6, 7), list(zip(*digests, names, sizes, packages)))
+            if all(_hex_column([r[n] for r in rows], length) for n, length in ((0, 32), (1, 40), (2, 64))):
+                yield _Ready((0, 1, 2, 5, 6, 7), [r[:6] for r in rows])
                 continue
-            for rowid, *values in rows:
-                item = file_row(rowid, values[2], values[1], values[0], *values[3:])
+            for rowid, sha256, sha1, md5, *rest in connection.execute(
+                    "SELECT rowid, sha256, sha1, md5, file_name, file_size, package_id FROM FILE "
+                    f"WHERE rowid IN ({', '.join(str(int(r[6])) for r in rows)}) ORDER BY rowid"):
+                item = file_row(rowid, sha256, sha1, md5, *rest)
                 yield item if isinstance(item, HashSetWarning) else (
                     item.md5, item.sha1, item.sha256, None, None, item.name, item.size, item.reference)
     finally:

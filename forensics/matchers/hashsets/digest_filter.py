@@ -64,10 +64,15 @@ class FilterBuilder:
         """Adds hex digests (``None`` and values that are not hex digests are left out: they can never
         equal a stream's digest, so the database would not find them either)."""
         np = self._np
-        by_length: dict[int, list[str]] = {}
-        for value in values:
-            if value and len(value) in (32, 40, 64):
-                by_length.setdefault(len(value), []).append(value)
+        values = values if isinstance(values, list) else list(values)
+        lengths = set(map(len, values)) if None not in values else None
+        if lengths is not None and len(lengths) == 1 and lengths <= {32, 40, 64}:
+            by_length = {lengths.pop(): values}         # a column of one algorithm (the bulk loads' blocks)
+        else:
+            by_length = {}
+            for value in values:
+                if value and len(value) in (32, 40, 64):
+                    by_length.setdefault(len(value), []).append(value)
         for length, group in by_length.items():
             try:
                 raw = bytes.fromhex("".join(group))
