@@ -39,6 +39,7 @@ NAMES_KEPT = 10          # entry names a hash-set finding quotes when a set list
 PATH_EXTERNALS = ("filename", "filepath", "extension")
 DIGEST_ALGORITHMS = ("md5", "sha1", "sha256")    # in the order their findings are listed
 PROBES_PER_STATEMENT = 500                         # values in one IN (...) (SQLite allows 32,766 parameters)
+PROBE_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, PROBES_PER_STATEMENT)   # IN lists padded to these lengths
 
 
 @dataclass
@@ -216,6 +217,7 @@ class Knowledge:
                     source = "hashset_entries" if hashset_id is None else hashset_tables.table_name(hashset_id)
                     for start in range(0, len(values), PROBES_PER_STATEMENT):
                         chunk = values[start:start + PROBES_PER_STATEMENT]
+                        chunk = _padded(chunk) if self._mark == "?" else chunk     # SQLite: reuse statements
                         cursor.execute(f"SELECT {algorithm}, id, hashset_id, category, name, size, reference "
                                        f"FROM {source} WHERE {algorithm} IN ({', '.join([self._mark] * len(chunk))})"
                                        " ORDER BY id", chunk)
@@ -375,6 +377,15 @@ class Knowledge:
                             "hash": digest.hash_hex, "quality": digest.quality, "convention": digest.convention},
                     key=key))
         return problems
+
+
+def _padded(values: list[str]) -> list[str]:
+    """``values`` with the last repeated up to the next of a few list lengths (``IN`` ignores repeats):
+    a handful of statement texts, which SQLite's driver keeps prepared, instead of one per length
+    (preparing one took longer than probing a few values; psycopg2 prepares nothing, so PostgreSQL's
+    lists go as they are)."""
+    size = next((n for n in PROBE_SIZES if n >= len(values)), len(values))
+    return values + values[-1:] * (size - len(values))
 
 
 def _filters(hashsets) -> tuple[dict[int, Any] | None, str]:

@@ -202,3 +202,15 @@ def test_hashset_finding_keys_are_the_keys_findings_always_had():
 
     for hashset_id, entry_id, algorithm in ((1, 1, "md5"), (42, 123_456_789_012, "sha1"), (7, 0, "sha256")):
         assert _hashset_key(hashset_id, entry_id, algorithm) == _key("hashset", hashset_id, entry_id, algorithm)
+
+
+def test_probe_lists_are_padded_to_a_few_lengths_with_repeats():
+    from evidence_store.matching import PROBE_SIZES, PROBES_PER_STATEMENT, _padded
+
+    lengths = set()
+    for count in range(1, PROBES_PER_STATEMENT + 1):
+        values = [f"{n:032x}" for n in range(count)]
+        padded = _padded(values)
+        assert padded[:count] == values and set(padded) == set(values)
+        lengths.add(len(padded))
+    assert lengths == set(PROBE_SIZES)
