@@ -35,6 +35,9 @@ def _list(path, start, count):
 def test_migration_0016_moves_every_row_both_ways(db, tmp_path):
     one = import_hashset(db, _list(tmp_path / "a.txt", 0, 700), "first", "known-good", actor=ACTOR)
     two = import_hashset(db, _list(tmp_path / "b.txt", 500, 300), "second", "known-bad", actor=ACTOR)
+    (tmp_path / "e.txt").write_text("# a list with no entries (yet)\n")
+    empty = import_hashset(db, str(tmp_path / "e.txt"), "empty", "known-good", fmt="hash-list", actor=ACTOR)
+    assert empty.entries == 0
     before = _rows(db)
     assert len(before) == 1000 and len({r.id for r in before}) == 1000
 
@@ -45,9 +48,9 @@ def test_migration_0016_moves_every_row_both_ways(db, tmp_path):
         "ix_hashset_entries_md5", "ix_hashset_entries_sha1", "ix_hashset_entries_sha256"}
     assert _rows(db) == before
 
-    _alembic(db, "upgrade", "head")                    # and into a table per set again
+    _alembic(db, "upgrade", "head")                    # and into a table per set again, the empty one too
     with db.engine.connect() as connection:
-        assert hashset_tables.set_ids(connection) == [one.id, two.id]
+        assert hashset_tables.set_ids(connection) == [one.id, two.id, empty.id]
     assert _rows(db) == before
     for row in (one, two):
         name = hashset_tables.table_name(row.id)
@@ -55,6 +58,7 @@ def test_migration_0016_moves_every_row_both_ways(db, tmp_path):
             f"ix_{name}_md5", f"ix_{name}_sha1", f"ix_{name}_sha256"}
 
     three = import_hashset(db, _list(tmp_path / "c.txt", 2000, 50), "third", "known-good", actor=ACTOR)
+    assert three.id > empty.id
     after = _rows(db)
     assert after[:1000] == before and len(after) == 1050
     assert min(r.id for r in after[1000:]) > max(r.id for r in before)

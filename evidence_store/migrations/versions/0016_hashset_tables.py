@@ -28,8 +28,8 @@ def _indexes(name: str) -> None:
 
 
 def _set_ids() -> list[int]:
-    return [row[0] for row in op.get_bind().exec_driver_sql(
-        "SELECT DISTINCT hashset_id FROM hashset_entries ORDER BY hashset_id")]
+    """Every set, with entries or not (an import makes a table even for an empty set)."""
+    return [row[0] for row in op.get_bind().exec_driver_sql("SELECT id FROM hashsets ORDER BY id")]
 
 
 def upgrade() -> None:
