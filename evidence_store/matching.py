@@ -205,24 +205,38 @@ class Knowledge:
 
     def _probe_many(self, session: Session, wanted: dict[str, dict[int | None, list[str]]]
                     ) -> dict[tuple[str, str], list[tuple]]:
-        """Indexed ``IN`` probes of each set's table (or of all sets, ``None``), sent as driver SQL
-        (building a Core select per group cost more than the probes); rows by (algorithm, value), each
-        list in set and entry id order (entry ids grow with the set ids)."""
+        """Indexed probes of each set's table (or of all sets, ``None``) for the values its filter lets
+        through, sent as driver SQL (building a Core select per group cost more than the probes); rows
+        by (algorithm, value), each list in entry id order. SQLite: one ``IN`` statement per algorithm
+        and set, padded to a few lengths so they stay prepared; PostgreSQL: the whole group in one
+        statement (a round trip and a plan per statement cost more than the probes in it)."""
+        arms = [(algorithm, hashset_id, values[start:start + PROBES_PER_STATEMENT])
+                for algorithm, by_set in wanted.items()
+                for hashset_id, values in sorted(by_set.items(), key=lambda item: -1 if item[0] is None else item[0])
+                for start in range(0, len(values), PROBES_PER_STATEMENT)]
         found: dict[tuple[str, str], list[tuple]] = {}
+        if not arms:
+            return found
+
+        def select(algorithm: str, hashset_id: int | None, test: str) -> str:
+            source = "hashset_entries" if hashset_id is None else hashset_tables.table_name(hashset_id)
+            return (f"SELECT '{algorithm}', {algorithm}, id, hashset_id, category, name, size, reference "
+                    f"FROM {source} WHERE {algorithm} {test}")
+
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:
-            for algorithm, by_set in wanted.items():
-                for hashset_id in sorted(by_set, key=lambda i: -1 if i is None else i):
-                    values = by_set[hashset_id]
-                    source = "hashset_entries" if hashset_id is None else hashset_tables.table_name(hashset_id)
-                    for start in range(0, len(values), PROBES_PER_STATEMENT):
-                        chunk = values[start:start + PROBES_PER_STATEMENT]
-                        chunk = _padded(chunk) if self._mark == "?" else chunk     # SQLite: reuse statements
-                        cursor.execute(f"SELECT {algorithm}, id, hashset_id, category, name, size, reference "
-                                       f"FROM {source} WHERE {algorithm} IN ({', '.join([self._mark] * len(chunk))})"
-                                       " ORDER BY id", chunk)
-                        for value, *row in cursor.fetchall():
-                            found.setdefault((algorithm, value), []).append((algorithm, *row))
+            if self._mark == "?":
+                for algorithm, hashset_id, chunk in arms:
+                    chunk = _padded(chunk)
+                    cursor.execute(select(algorithm, hashset_id, f"IN ({', '.join('?' * len(chunk))})") +
+                                   " ORDER BY id", chunk)
+                    for algorithm_, value, *row in cursor.fetchall():
+                        found.setdefault((algorithm_, value), []).append((algorithm_, *row))
+            else:
+                cursor.execute(" UNION ALL ".join(f"({select(a, i, '= ANY(%s)')})" for a, i, _ in arms) +
+                               " ORDER BY 3", [chunk for _, _, chunk in arms])
+                for algorithm_, value, *row in cursor.fetchall():
+                    found.setdefault((algorithm_, value), []).append((algorithm_, *row))
         finally:
             cursor.close()
         return found

@@ -246,6 +246,9 @@ def test_the_digest_filters_spare_the_database_and_change_no_answer(db, tmp_path
     fresh = Knowledge(db, StageOptions())
     grouped, grouped_probes = answers(fresh, together=True)
     assert grouped == without and sorted(grouped_probes) == sorted(probes)
+    unfiltered = Knowledge(db, StageOptions())
+    unfiltered.filters = None                    # 600 values per algorithm: two IN lists / array arms each
+    assert answers(unfiltered, together=True)[0] == without
     with db.session() as session:
         path = session.scalar(select(HashSet.filter_path).where(HashSet.name == "second"))
     data = bytearray(open(path, "rb").read())
