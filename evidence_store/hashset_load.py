@@ -52,9 +52,10 @@ def expected_digests(path: str | Path, fmt: str) -> int:
 
 def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_category: str | None = None,
          tick: Callable[[int], None] | None = None, warn: Callable[[str], None] | None = None,
-         filter_path: str | Path | None = None) -> tuple[int, int]:
-    """Writes the set's rows in one transaction; returns (entries, entries with a PDQ value). With
-    ``filter_path``, the set's digest filter is written there from the same rows (digest_filter)."""
+         filter_path: str | Path | None = None) -> tuple[int, int, str | None]:
+    """Writes the set's rows in one transaction; returns (entries, entries with a PDQ value, the
+    filter's SHA-256). With ``filter_path``, the set's digest filter is written there from the same
+    rows (digest_filter)."""
     from forensics.matchers.hashsets import bulk
     from forensics.matchers.models import HashSetWarning
 
@@ -64,6 +65,7 @@ def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_c
     large = Path(path).stat().st_size >= IN_PROCESS_BYTES
     produce = bulk.pieces_in_process if mode == "copy" and large else bulk.pieces
     counts = [0, 0]
+    written: list[str] = []                      # the filter's SHA-256, from whichever process wrote it
 
     def each_piece():
         for piece in produce(path, fmt, mode=mode, hashset_id=hashset_id, default_category=default_category,
@@ -72,6 +74,9 @@ def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_c
             if isinstance(piece, HashSetWarning):
                 if warn:
                     warn(f"line {piece.line}: {piece.message}")
+                continue
+            if isinstance(piece, bulk.FilterWritten):
+                written.append(piece.sha256)
                 continue
             for fields, payload, count in piece:
                 yield bulk.field_names(fields), payload, count
@@ -119,4 +124,4 @@ def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_c
                     connection.exec_driver_sql(f"PRAGMA threads={int(threads)}")
         finally:
             cursor.close()
-    return counts[0], counts[1]
+    return counts[0], counts[1], written[0] if written else None

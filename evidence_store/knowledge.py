@@ -148,7 +148,7 @@ def import_hashset(db: Database, path: str, name: str, kind: str, *, fmt: str | 
         hashset_id = row.id
     filter_path = _filter_path(db, hashset_id, name)
     try:
-        entries, pdq = hashset_load.load(db, hashset_id, source, fmt, default_category=category, tick=tick, warn=warn,
+        entries, pdq, filter_sha256 = hashset_load.load(db, hashset_id, source, fmt, default_category=category, tick=tick, warn=warn,
                                          filter_path=filter_path)
     except BaseException:
         with db.session() as session:             # the set is whole or absent: no row without its entries
@@ -159,7 +159,7 @@ def import_hashset(db: Database, path: str, name: str, kind: str, *, fmt: str | 
     with db.session() as session:
         row = session.get(HashSet, hashset_id)
         row.entries, row.pdq_entries, row.pdq_index_path = entries, pdq, index_path
-        row.filter_path, row.filter_sha256 = str(filter_path), _file_sha256(filter_path)
+        row.filter_path, row.filter_sha256 = str(filter_path), filter_sha256
         append(session, Event(action="hashset-import", actor=actor[0], actor_role=actor[1],
                               tool_name=forensics.TOOL_NAME, tool_version=f"{forensics.__version__}/parser-{PARSER_VERSION}",
                               idempotency_key=f"hashset-import:{name}:{version}:{content_sha256}",

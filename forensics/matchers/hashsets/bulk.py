@@ -17,6 +17,7 @@ import functools
 import multiprocessing
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Iterator
 from operator import is_not, itemgetter
 from pathlib import Path
@@ -35,11 +36,19 @@ _COPY_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r
 Piece = list[tuple[tuple[int, ...], object, int]]
 
 
+@dataclass(frozen=True)
+class FilterWritten:
+    """The last item of ``pieces`` given a filter path: the digest filter is written, with this SHA-256."""
+
+    sha256: str
+
+
 def pieces(path: str | Path, fmt: str, *, mode: str, hashset_id: int,
            default_category: str | None = None, filter_path: str | None = None,
-           expected_digests: int = 0) -> Iterator[Piece | HashSetWarning]:
+           expected_digests: int = 0) -> Iterator[Piece | HashSetWarning | FilterWritten]:
     """The set's rows as pieces; with ``filter_path``, also the set's digest filter (``digest_filter``),
-    fed from the same rows and written there once every row has been given out."""
+    fed from the same rows and written there once every row has been given out (``FilterWritten``,
+    last)."""
     builder = FilterBuilder(expected_digests) if filter_path else None
 
     def finish(shaped: list[tuple[tuple[int, ...], list[tuple]]]) -> Piece:
@@ -81,7 +90,7 @@ def pieces(path: str | Path, fmt: str, *, mode: str, hashset_id: int,
     if count:
         yield finish(_shaped(groups))
     if builder is not None:
-        builder.save(filter_path, hashset_id)
+        yield FilterWritten(builder.save(filter_path, hashset_id))
 
 
 class _Ready:
