@@ -9,7 +9,8 @@ indexes built after the rows (one sorted build each, not tens of millions of ran
   the same transaction. Readers in other processes (the content pass of a running exhibit) keep
   reading the last committed snapshot (WAL); they see the new set when it commits, whole.
 * **PostgreSQL**: ``COPY`` into the detached table, indexes and ``ANALYZE``, then ``ATTACH
-  PARTITION`` (its check constraint spares the scan; readers go on, MVCC and a lock that lets them).
+  PARTITION`` (its check constraint spares the scan of the partition bound; the foreign key to
+  ``hashsets`` is checked in one query; readers go on: MVCC, and a lock that lets them).
 
 A set added beside others no longer goes through their indexes: the second set loads as fast as
 the first. The indexes are partial (``WHERE md5 IS NOT NULL``…) and, on PostgreSQL, byte-wise
