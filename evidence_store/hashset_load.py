@@ -101,8 +101,8 @@ def load(db: Database, hashset_id: int, path: str | Path, fmt: str, *, default_c
                 connection.exec_driver_sql(f"ANALYZE {target}")
                 hashset_tables.attach_postgres_table(connection, hashset_id)
             else:
-                # the connection's own 16 MiB page cache: a 1 GiB one made the 50 M import slower (224 s
-                # against 196 s) and its peak RSS 1.7-2.7 GiB instead of 0.5 (bench/README.md)
+                # the connection's own 16 MiB page cache: a 1 GiB one made the 50 M import slower (263 s
+                # against 229 s, back to back) and its peak RSS 2.7 GiB instead of 0.5 (bench/README.md)
                 threads = connection.exec_driver_sql("PRAGMA threads").scalar()
                 connection.exec_driver_sql(f"PRAGMA threads={SORT_THREADS}")   # index builds sort on more cores
                 try:

@@ -23,10 +23,12 @@ import re
 
 from sqlalchemy import Connection, column, table
 
+from evidence_store.models import HashSetEntry
+
 PREFIX = "hashset_entries_"
 DIGESTS = ("md5", "sha1", "sha256")
 # the model's columns, in its order (the SQLite view lists them; the set tables repeat them)
-COLUMNS = ("id", "hashset_id", "md5", "sha1", "sha256", "pdq", "category", "name", "size", "reference")
+COLUMNS = tuple(HashSetEntry.__table__.columns.keys())
 _SET_TABLE = re.compile(rf"^{PREFIX}(\d+)$")
 
 

@@ -148,8 +148,8 @@ def import_hashset(db: Database, path: str, name: str, kind: str, *, fmt: str | 
         hashset_id = row.id
     filter_path = _filter_path(db, hashset_id, name)
     try:
-        entries, pdq, filter_sha256 = hashset_load.load(db, hashset_id, source, fmt, default_category=category, tick=tick, warn=warn,
-                                         filter_path=filter_path)
+        entries, pdq, filter_sha256 = hashset_load.load(db, hashset_id, source, fmt, default_category=category,
+                                                        tick=tick, warn=warn, filter_path=filter_path)
     except BaseException:
         with db.session() as session:             # the set is whole or absent: no row without its entries
             session.delete(session.get(HashSet, hashset_id))

@@ -223,20 +223,18 @@ class Knowledge:
             return (f"SELECT '{algorithm}', {algorithm}, id, hashset_id, category, name, size, reference "
                     f"FROM {source} WHERE {algorithm} {test}")
 
+        if self._mark == "?":
+            statements = [(select(algorithm, hashset_id, f"IN ({', '.join('?' * len(chunk))})") + " ORDER BY id", chunk)
+                          for algorithm, hashset_id, chunk in ((a, i, _padded(c)) for a, i, c in arms)]
+        else:
+            statements = [(" UNION ALL ".join(f"({select(a, i, '= ANY(%s)')})" for a, i, _ in arms) + " ORDER BY 3",
+                           [chunk for _, _, chunk in arms])]
         cursor = session.connection().connection.dbapi_connection.cursor()
         try:
-            if self._mark == "?":
-                for algorithm, hashset_id, chunk in arms:
-                    chunk = _padded(chunk)
-                    cursor.execute(select(algorithm, hashset_id, f"IN ({', '.join('?' * len(chunk))})") +
-                                   " ORDER BY id", chunk)
-                    for algorithm_, value, *row in cursor.fetchall():
-                        found.setdefault((algorithm_, value), []).append((algorithm_, *row))
-            else:
-                cursor.execute(" UNION ALL ".join(f"({select(a, i, '= ANY(%s)')})" for a, i, _ in arms) +
-                               " ORDER BY 3", [chunk for _, _, chunk in arms])
-                for algorithm_, value, *row in cursor.fetchall():
-                    found.setdefault((algorithm_, value), []).append((algorithm_, *row))
+            for statement, parameters in statements:
+                cursor.execute(statement, parameters)
+                for algorithm, value, *row in cursor.fetchall():
+                    found.setdefault((algorithm, value), []).append((algorithm, *row))
         finally:
             cursor.close()
         return found

@@ -27,6 +27,17 @@ def _indexes(name: str) -> None:
         op.execute(f"CREATE INDEX ix_{name}_{digest} ON {name} ({digest}) WHERE {digest} IS NOT NULL")
 
 
+def _postgres_parent(primary_key: str, partitioning: str = "") -> None:
+    """``hashset_entries`` on PostgreSQL: partitioned by set (upgrade) or one table (downgrade); ids from the
+    one sequence either way."""
+    op.execute("CREATE TABLE hashset_entries (id BIGINT NOT NULL DEFAULT nextval('hashset_entries_id_seq'), "
+               "hashset_id INTEGER NOT NULL, md5 VARCHAR(32) COLLATE \"C\", sha1 VARCHAR(40) COLLATE \"C\", "
+               "sha256 VARCHAR(64) COLLATE \"C\", pdq VARCHAR(64), category VARCHAR(200), name TEXT, size BIGINT, "
+               f"reference VARCHAR(200), CONSTRAINT pk_hashset_entries PRIMARY KEY {primary_key}, "
+               "CONSTRAINT fk_hashset_entries_hashset_id_hashsets FOREIGN KEY (hashset_id) REFERENCES hashsets (id))"
+               + partitioning)
+
+
 def _set_ids() -> list[int]:
     """Every set, with entries or not (an import makes a table even for an empty set)."""
     return [row[0] for row in op.get_bind().exec_driver_sql("SELECT id FROM hashsets ORDER BY id")]
@@ -68,12 +79,7 @@ def _upgrade_postgres() -> None:
         op.execute(f"DROP INDEX ix_hashset_entries_{digest}")
     op.execute("ALTER SEQUENCE hashset_entries_id_seq OWNED BY NONE")
     # the partition key must be part of the primary key; ids stay unique through the one sequence
-    op.execute("CREATE TABLE hashset_entries (id BIGINT NOT NULL DEFAULT nextval('hashset_entries_id_seq'), "
-               "hashset_id INTEGER NOT NULL, md5 VARCHAR(32) COLLATE \"C\", sha1 VARCHAR(40) COLLATE \"C\", "
-               "sha256 VARCHAR(64) COLLATE \"C\", pdq VARCHAR(64), category VARCHAR(200), name TEXT, size BIGINT, "
-               "reference VARCHAR(200), CONSTRAINT pk_hashset_entries PRIMARY KEY (id, hashset_id), "
-               "CONSTRAINT fk_hashset_entries_hashset_id_hashsets FOREIGN KEY (hashset_id) REFERENCES hashsets (id)) "
-               "PARTITION BY LIST (hashset_id)")
+    _postgres_parent("(id, hashset_id)", " PARTITION BY LIST (hashset_id)")
     op.execute("ALTER SEQUENCE hashset_entries_id_seq OWNED BY hashset_entries.id")
     _indexes("hashset_entries")
     for set_id in ids:
@@ -98,12 +104,7 @@ def downgrade() -> None:
         for digest in DIGESTS:
             op.execute(f"DROP INDEX ix_hashset_entries_{digest}")
         op.execute("ALTER SEQUENCE hashset_entries_id_seq OWNED BY NONE")
-        op.execute("CREATE TABLE hashset_entries (id BIGINT NOT NULL DEFAULT nextval('hashset_entries_id_seq'), "
-                   "hashset_id INTEGER NOT NULL, md5 VARCHAR(32) COLLATE \"C\", sha1 VARCHAR(40) COLLATE \"C\", "
-                   "sha256 VARCHAR(64) COLLATE \"C\", pdq VARCHAR(64), category VARCHAR(200), name TEXT, size BIGINT, "
-                   "reference VARCHAR(200), CONSTRAINT pk_hashset_entries PRIMARY KEY (id), "
-                   "CONSTRAINT fk_hashset_entries_hashset_id_hashsets FOREIGN KEY (hashset_id) "
-                   "REFERENCES hashsets (id))")
+        _postgres_parent("(id)")
         op.execute("ALTER SEQUENCE hashset_entries_id_seq OWNED BY hashset_entries.id")
         op.execute(f"INSERT INTO hashset_entries ({COLUMNS}) SELECT {COLUMNS} FROM hashset_entries_sets ORDER BY id")
         op.execute("DROP TABLE hashset_entries_sets")          # and its partitions
