@@ -1,4 +1,7 @@
-"""Wall time and peak memory of one command and every process it starts.
+"""Wall time, CPU time and peak memory of one command and every process it starts.
+
+CPU time is user + system seconds from ``os.wait4``'s rusage, which counts the child and every
+descendant it waited for (worker processes included).
 
 Peak RSS is taken two ways and the larger is reported:
 
@@ -36,6 +39,7 @@ class Step:
     peak_rss_tree: int          # bytes, sampled sum over the process tree
     peak_rss_single: int        # bytes, ru_maxrss (largest single process)
     rss_source: str
+    cpu_seconds: float          # user + system, the child and its waited-for descendants
     stdout: str                 # paths of the captured output
     stderr: str
 
@@ -115,8 +119,9 @@ def run(name: str, argv: list[str], logdir: Path, *, stdout: Path | None = None,
         match = _MAXRSS.search(time_path.read_text(errors="replace")) if time_path.exists() else None
         if match:
             single, source = int(match.group(1)) * 1024, "gnu-time"
+    usage = result["rusage"]
     return Step(name, list(argv), proc.returncode, round(result["wall"], 3), peak_tree, single,
-                f"{source}+psutil", str(out_path), str(err_path))
+                f"{source}+psutil", round(usage.ru_utime + usage.ru_stime, 3), str(out_path), str(err_path))
 
 
 def evict_from_cache(path: Path) -> None:

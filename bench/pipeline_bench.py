@@ -2,7 +2,7 @@
 """The whole pipeline against the shell toolchain a lab scripts today, on the same disk, in alternation.
 
     .venv/bin/python bench/pipeline_bench.py --rules DIR_OR_FILE [--size-gb 2.0] [--pairs 2]
-        [--known-good-os] [--count-bytes] [--workdir DIR] [--rebuild]
+        [--known-good-os] [--count-bytes] [--floor] [--workdir DIR] [--rebuild]
 
 Builds (or reuses) an MBR disk of real files from this machine with ext4, NTFS and FAT32 partitions
 (bench/disk_image.py, ``ntfs=True``), takes a public YARA rule set (a file or a directory of
@@ -20,7 +20,9 @@ Each command's wall time and peak RSS (whole process tree, bench/measure.py) are
 per-stage times from the case database, files/s, MB/s, and the ratio. ``--known-good-os`` adds a
 run of ours with a known-good set built from the image's own OS paths (files under /usr/lib and
 /usr/share as the first run recorded them) and ``--skip-known-good``. ``--count-bytes`` runs each
-side once more under strace and counts the bytes read from the image file (not timed).
+side once more under strace and counts the bytes read from the image file (not timed). ``--floor``
+times the native engines alone on the toolchain's extracted files (bench/engine_floor.py) after the first
+pair and prints the best ratio they leave ours, given what ours spent outside its content stage.
 Speed is a figure printed here, never a test assertion.
 """
 from __future__ import annotations
@@ -162,7 +164,7 @@ def counts(db: Path) -> dict:
 
 
 def run_toolchain(image: Path, manifest: dict, workdir: Path, logdir: Path, rules: list[Path], tag: str,
-                  prefix: list[str] | None = None) -> dict:
+                  prefix: list[str] | None = None, keep_files: bool = False) -> dict:
     out = workdir / f"toolchain-{tag}"
     shutil.rmtree(out, ignore_errors=True)
     (out / "files").mkdir(parents=True)
@@ -199,8 +201,9 @@ def run_toolchain(image: Path, manifest: dict, workdir: Path, logdir: Path, rule
             unalloc.unlink(missing_ok=True)
         carved = sum(1 for f in out.glob("foremost-*/*/*") if f.is_file())
     finally:
-        shutil.rmtree(out / "files", ignore_errors=True)
-    return {"steps": steps, "counts": {"files": files, "yara_hits": hits, "carved": carved}}
+        if not keep_files:                       # --floor reads them once more, then removes them
+            shutil.rmtree(out / "files", ignore_errors=True)
+    return {"steps": steps, "counts": {"files": files, "yara_hits": hits, "carved": carved}, "files": out / "files"}
 
 
 def image_bytes_read(trace: Path, image: Path) -> int:
@@ -267,8 +270,43 @@ def yara_x_trial(rules: list[Path], manifest: dict, limit: int) -> dict:
             "files_with_different_matches": differ, "matches": sum(len(v) for v in a.values())}
 
 
+def engine_floor(ours: dict, files: Path, known_good: Path | None) -> dict:
+    """bench/engine_floor.py on ``files`` with the rule sets of our run's database (a subprocess: the
+    engines are prepared as a content worker prepares them, from that run's data directory)."""
+    argv = [sys.executable, str(Path(__file__).with_name("engine_floor.py")), "--db", f"sqlite:///{ours['db']}",
+            "--files", str(files), "--json", *(["--known-good", str(known_good)] if known_good else [])]
+    env = dict(ENV, FORENSICS_DATA_DIR=str(ours["db"].with_name(ours["db"].stem + "-data")))
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def report_floor(floor: dict, pair: dict, known: dict | None, what: str) -> dict:
+    """The engines' CPU spread over this machine's cores, plus what ours spent outside the content stage:
+    the least this pipeline could take with these engines, against what the ratio target allows."""
+    import engine_floor as ef
+
+    cores = os.cpu_count() or 1
+    if known is None:
+        total, content, target = pair["ours_total"], pair["stages"].get("content", 0.0), 0.5
+    else:
+        total, content, target = pair["known_good_total"], known["stages"].get("content", 0.0), 1 / 3
+    outside = total - content
+    best = outside + floor["total"] / cores
+    print(f"  engines alone, {what}: {ef.describe(floor)}")
+    print(f"    on {cores} cores >= {floor['total'] / cores:.1f} s; ours spent {outside:.1f} s outside the content "
+          f"stage (setup commands and the other stages), so with these engines ours takes >= {best:.1f} s: "
+          f"best ratio {best / pair['toolchain_total']:.2f} against the target {target:.2f} "
+          f"({target * pair['toolchain_total']:.1f} s); the content stage took {content:.1f} s against the engines' "
+          f"{floor['total'] / cores:.1f} s")
+    return dict(floor, cores=cores, outside_content=outside, best_ratio=best / pair["toolchain_total"])
+
+
 def wall(steps) -> float:
     return sum(s.wall_seconds for s in steps)
+
+
+def cpu(steps) -> float:
+    return sum(s.cpu_seconds for s in steps)
 
 
 def peak(steps) -> float:
@@ -285,20 +323,24 @@ def report_pair(n: int, ours: dict, tools: dict, known_good: dict | None, image_
     o_total, t_total = wall(ours["steps"]), wall(tools["steps"])
     c = ours["counts"]
     print(f"\npair {n}")
-    print(f"  {'side / command':44} {'wall s':>8} {'peak RSS MiB':>13}")
+    print(f"  {'side / command':44} {'wall s':>8} {'CPU s':>8} {'peak RSS MiB':>13}")
     for s in ours["steps"] + tools["steps"]:
-        print(f"  {s.name:44} {s.wall_seconds:>8.1f} {s.peak_rss / MIB:>13.0f}{'' if s.ok else '  FAILED'}")
+        print(f"  {s.name:44} {s.wall_seconds:>8.1f} {s.cpu_seconds:>8.1f} {s.peak_rss / MIB:>13.0f}"
+              f"{'' if s.ok else '  FAILED'}")
     print(f"  ours per stage (from processing_runs): {ours['stages']}")
-    print(f"  ours:      total {o_total:7.1f} s, process {o_process.wall_seconds:7.1f} s, peak RSS "
+    print(f"  ours:      total {o_total:7.1f} s ({cpu(ours['steps']):.1f} CPU s), process "
+          f"{o_process.wall_seconds:7.1f} s, peak RSS "
           f"{peak(ours['steps']):5.0f} MiB; {c.get('files', 0):,} files hashed ({c.get('files', 0) / o_total:,.0f}"
           f" files/s), {(c.get('bytes', 0) / MIB + image_mib) / o_total:,.0f} MB/s read incl. media hash; "
           f"{c.get('yara_hits')} YARA hits, {c.get('carved')} carved")
     tc = tools["counts"]
-    print(f"  toolchain: total {t_total:7.1f} s, peak RSS {peak(tools['steps']):5.0f} MiB; {tc['files']:,} files "
+    print(f"  toolchain: total {t_total:7.1f} s ({cpu(tools['steps']):.1f} CPU s), peak RSS "
+          f"{peak(tools['steps']):5.0f} MiB; {tc['files']:,} files "
           f"({tc['files'] / t_total:,.0f} files/s), {tc['yara_hits']} YARA hits, {tc['carved']} carved")
     ratio = o_total / t_total
     print(f"  ratio ours/toolchain (wall): {ratio:.2f}  target <= 0.50 -> {'met' if ratio <= 0.5 else 'NOT met'}")
     result = {"ours_total": o_total, "ours_process": o_process.wall_seconds, "toolchain_total": t_total,
+              "ours_cpu": cpu(ours["steps"]), "toolchain_cpu": cpu(tools["steps"]),
               "ratio": ratio, "ours_peak_mib": peak(ours["steps"]), "tools_peak_mib": peak(tools["steps"]),
               "stages": ours["stages"], "counts": c, "toolchain_counts": tc}
     if known_good is not None:
@@ -324,6 +366,9 @@ def main() -> int:
                         help="let ours open containers too (the toolchain does not; off for a like-for-like run)")
     parser.add_argument("--yara-x", type=int, default=0, metavar="FILES",
                         help="also compare yara-python with YARA-X on this many of the image's source files")
+    parser.add_argument("--floor", action="store_true",
+                        help="after the first pair, time the engines alone on the toolchain's extracted files "
+                             "(bench/engine_floor.py) and print the best ratio they allow")
     parser.add_argument("--forensics", default=str(Path(sys.executable).with_name("forensics")))
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -363,7 +408,8 @@ def main() -> int:
                 done["ours"] = run_ours(args.forensics, image, args.workdir, logdir, rules, bad, pdq, f"p{n}",
                                          expand=args.expand)
             else:
-                done["tools"] = run_toolchain(image, manifest, args.workdir, logdir, rules, f"p{n}")
+                done["tools"] = run_toolchain(image, manifest, args.workdir, logdir, rules, f"p{n}",
+                                              keep_files=args.floor and n == 1)
         known = None
         if args.known_good_os:
             if known_good_list is None:
@@ -374,6 +420,19 @@ def main() -> int:
             known = run_ours(args.forensics, image, args.workdir, logdir, rules, bad, pdq, f"p{n}-kg",
                              known_good=known_good_list, expand=args.expand)
         results.append(report_pair(n, done["ours"], done["tools"], known, image_mib))
+        if args.floor and n == 1:
+            files = done["tools"]["files"]
+            try:
+                if "failed" not in results[-1]:
+                    floors = {"floor": report_floor(engine_floor(done["ours"], files, None), results[-1], None,
+                                                    "one core, the toolchain's extracted files")}
+                    if known is not None:
+                        floors["floor_known_good"] = report_floor(
+                            engine_floor(done["ours"], files, known_good_list), results[-1], known,
+                            "known-good content digested and typed only")
+                    results[-1].update(floors)
+            finally:
+                shutil.rmtree(files, ignore_errors=True)
 
     if args.count_bytes:
         trace = args.workdir / "strace"
