@@ -158,3 +158,33 @@ def test_a_group_shares_nothing_of_its_items_time_limits(monkeypatch):
     assert "took longer than 2 s (item time limit)" in subjects[6].error
     assert limits[:7] == [2] * 7                                 # each read: the whole limit
     assert len(limits) == 13 and all(1.5 < left < 1.7 for left in limits[7:]), limits   # each match: what is left
+
+
+def test_one_alarm_handler_per_group_and_late_alarms_ignored():
+    """A group holds SIGALRM once; each item only sets and clears the timer. An alarm that arrives when
+    no item is timed (its item ended) is ignored instead of failing whatever runs next, and the handler
+    in place before the group is back after it, as after a lone time limit."""
+    import signal
+    import time as clock
+
+    from evidence_store.stages.content import ItemTimeout, alarm_handler, time_limit
+
+    before = signal.getsignal(signal.SIGALRM)
+    with alarm_handler():
+        held = signal.getsignal(signal.SIGALRM)
+        assert held is not before
+        with pytest.raises(ItemTimeout):
+            with time_limit(0.05):
+                clock.sleep(1)
+        with time_limit(5):
+            pass
+        assert signal.getsignal(signal.SIGALRM) is held        # not installed again per item
+        signal.raise_signal(signal.SIGALRM)                      # late: no item is timed
+        with alarm_handler():                                   # nested: a no-op
+            assert signal.getsignal(signal.SIGALRM) is held
+    assert signal.getsignal(signal.SIGALRM) is before
+    with pytest.raises(ItemTimeout):
+        with time_limit(0.05):
+            clock.sleep(1)
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
