@@ -133,6 +133,7 @@ class StreamReader:
     def __init__(self, credentials: Credentials = ()) -> None:
         self._volumes: dict[str, tsk.TSKVolume] = {}
         self._credentials = tuple(credentials)
+        self._last: tuple[dict, tsk.TSKVolume] | None = None     # consecutive items share their volume
 
     def chunks(self, locator: str, chunk: int = CHUNK) -> Iterator[bytes]:
         apply_credentials(locator, self._credentials)
@@ -143,12 +144,15 @@ class StreamReader:
             yield from self._dfvfs_chunks(locator, chunk)
 
     def _volume(self, parent: dict) -> tsk.TSKVolume:
+        if self._last is not None and self._last[0] == parent:   # a dict compare, not the canonical JSON
+            return self._last[1]
         key = canonical(parent)
         if key not in self._volumes:
             try:
                 self._volumes[key] = tsk.TSKVolume(from_locator(key))
             except FileSystemOpenError as exc:
                 raise ItemError(str(exc)) from exc
+        self._last = (parent, self._volumes[key])
         return self._volumes[key]
 
     def _tsk_chunks(self, obj: dict, chunk: int) -> Iterator[bytes]:
