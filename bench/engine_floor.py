@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The native engines alone: the CPU the content pass cannot avoid for a set of files, on one core.
 
-    .venv/bin/python bench/engine_floor.py --db URL --files DIR [--known-good SHA256_LIST] [--json]
+    .venv/bin/python bench/engine_floor.py --db URL --files DIR [--known-good HASH_SET] [--json]
 
 Takes the rule sets and options of a case database (``FORENSICS_DATA_DIR`` as for the CLI) exactly
 as a content worker prepares them (evidence_store.matching.Knowledge) and feeds every distinct content
@@ -55,16 +55,17 @@ def floor(db_url: str, files: Path, known_good: set[str] | None = None) -> dict:
     from evidence_store.stages.options import StageOptions
     from forensics.content import MAGIC_BYTES
     from forensics.filetype import TypeIdentifier
+    from forensics.matchers.tlsh_digest import finish as finish_tlsh
     from forensics.matchers.yara_rules import externals_for
 
     options = StageOptions()
     knowledge = Knowledge(Database(db_url), options)
     halves = []                                   # (engine, scanner)
     for _, scanner in knowledge.scanners:
-        if getattr(scanner, "engine", "") == "mixed":
-            halves += [("yara-x", scanner.modern), ("libyara", scanner.classic)]
+        if scanner.engine == "mixed":
+            halves += [(scanner.modern.engine, scanner.modern), (scanner.classic.engine, scanner.classic)]
         else:
-            halves.append(("yara-x" if scanner.engine == "yara-x" else "libyara", scanner))
+            halves.append((scanner.engine, scanner))
     types = TypeIdentifier()
     spent = dict.fromkeys(ENGINES, 0.0)
     counted = matched = size = 0
@@ -81,11 +82,11 @@ def floor(db_url: str, files: Path, known_good: set[str] | None = None) -> dict:
         if known_good is not None and sha256 in known_good:
             continue
         matched += 1
-        if not mime.startswith("image/") and len(data) >= 50:
+        if not mime.startswith("image/"):          # as the content pass: a state fed the bytes, then finished
             started = clock()
             state = tlsh.Tlsh()
             state.update(data)
-            state.final()
+            finish_tlsh(state, len(data))
             spent["tlsh"] += clock() - started
         externals = externals_for(f"/{sha256}", mime)
         for engine, scanner in halves:
@@ -95,6 +96,14 @@ def floor(db_url: str, files: Path, known_good: set[str] | None = None) -> dict:
     return {"files": counted, "bytes": size, "matched": matched,
             "seconds": {name: round(value, 2) for name, value in spent.items()},
             "total": round(sum(spent.values()), 2)}
+
+
+def known_sha256(path: Path) -> set[str]:
+    """The SHA-256 values of a hash-set file, read as ``forensics hashset import`` reads it."""
+    from forensics.matchers.hashsets import read_hashset
+    from forensics.matchers.models import HashSetEntry
+
+    return {entry.sha256 for entry in read_hashset(path) if isinstance(entry, HashSetEntry) and entry.sha256}
 
 
 def describe(result: dict) -> str:
@@ -107,13 +116,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, help="the case database whose rule sets are used")
     parser.add_argument("--files", type=Path, required=True, help="a directory of files (e.g. extracted)")
-    parser.add_argument("--known-good", type=Path, help="SHA-256 list (first column): digested, typed, not matched")
+    parser.add_argument("--known-good", type=Path, help="a hash set of SHA-256s: digested, typed, not matched")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args()
-    known = None
-    if args.known_good:
-        known = {line.split()[0].lower() for line in args.known_good.read_text().splitlines() if line.strip()}
-    result = floor(args.db, args.files, known)
+    result = floor(args.db, args.files, known_sha256(args.known_good) if args.known_good else None)
     print(json.dumps(result) if args.json else describe(result))
     return 0
 

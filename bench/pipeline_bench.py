@@ -130,7 +130,7 @@ def run_ours(exe: str, image: Path, workdir: Path, logdir: Path, rules: list[Pat
         if not steps[-1].ok:
             log(f"ours[{tag}]: {name} FAILED: {steps[-1].error_tail()}")
             break
-    return {"steps": steps, "db": db, "stages": stage_times(db) if steps[-1].ok else {},
+    return {"steps": steps, "db": db, "data": data, "stages": stage_times(db) if steps[-1].ok else {},
             "counts": counts(db) if steps[-1].ok else {}}
 
 
@@ -275,7 +275,7 @@ def engine_floor(ours: dict, files: Path, known_good: Path | None) -> dict:
     engines are prepared as a content worker prepares them, from that run's data directory)."""
     argv = [sys.executable, str(Path(__file__).with_name("engine_floor.py")), "--db", f"sqlite:///{ours['db']}",
             "--files", str(files), "--json", *(["--known-good", str(known_good)] if known_good else [])]
-    env = dict(ENV, FORENSICS_DATA_DIR=str(ours["db"].with_name(ours["db"].stem + "-data")))
+    env = dict(ENV, FORENSICS_DATA_DIR=str(ours["data"]))
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
 

@@ -47,7 +47,9 @@ def test_floor_counts_each_content_once_and_skips_known_good(tmp_path, monkeypat
     assert abs(result["total"] - sum(result["seconds"].values())) < 0.02
     assert result["seconds"]["libyara"] == 0.0           # YARA-X compiles the whole set: libyara never runs
 
-    known = {hashlib.sha256(NOISE).hexdigest()}
+    (tmp_path / "good.sha256").write_text(f"{hashlib.sha256(NOISE).hexdigest().upper()}  noise.bin\n")
+    known = floor.known_sha256(tmp_path / "good.sha256")      # as `hashset import` reads it: lower-case hex
+    assert known == {hashlib.sha256(NOISE).hexdigest()}
     skipped = floor.floor(url, tmp_path / "files", known)
     assert (skipped["files"], skipped["matched"]) == (2, 1)
     assert "2 distinct contents" in floor.describe(skipped) and "matchers on 1" in floor.describe(skipped)
